@@ -1,0 +1,334 @@
+"""One plain, JSON-able config tree for everything a user can change.
+
+Every numeric field carries its allowed range and every string field its
+allowed choices in the dataclass field metadata; `validate` walks the tree and
+raises `ConfigError` naming the field path, the bad value and what is allowed.
+The limits double as the guard rails of a shared classroom server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, get_type_hints
+
+# --- limits that keep a shared server safe -------------------------------------------------
+MAX_HIDDEN_LAYERS = 16
+MAX_UNITS = 256
+MAX_PARAMETERS = 1_000_000
+MAX_GENERATED_POINTS = 5_000
+MAX_BATCH_SIZE = 10_000
+
+ACTIVATIONS = (
+    "linear",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "prelu",
+    "elu",
+    "softplus",
+    "swish",
+    "gelu",
+)
+LAYER_KINDS = ("dense", "maxout")
+TASKS = ("binary", "multiclass", "regression")
+# output head = output activation + loss, per task
+OUTPUT_HEADS = {
+    "binary": ("sigmoid_bce", "tanh_mse"),
+    "multiclass": ("softmax_ce",),
+    "regression": ("linear_mse", "linear_mae", "linear_huber"),
+}
+ALL_HEADS = tuple(h for heads in OUTPUT_HEADS.values() for h in heads)
+INITS = (
+    "auto",
+    "zeros",
+    "constant",
+    "uniform",
+    "normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun",
+)
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "step", "exponential", "plateau")
+MONITORS = ("val_loss", "val_accuracy")
+DTYPES = ("float32", "float64")
+
+DATASETS_2D_CLASSIFICATION = ("circle", "xor", "gaussian", "spiral", "moons")
+DATASETS_2D_MULTICLASS = ("spiral3", "blobs")
+DATASETS_2D_REGRESSION = ("plane", "multi_gaussian")
+DATASETS_1D = ("sine", "abs", "step", "poly")
+DATASETS_REAL = ("digits", "iris", "wine", "breast_cancer", "diabetes", "mnist")
+DATASETS = (
+    DATASETS_2D_CLASSIFICATION
+    + DATASETS_2D_MULTICLASS
+    + DATASETS_2D_REGRESSION
+    + DATASETS_1D
+    + DATASETS_REAL
+    + ("csv",)
+)
+FEATURES_2D = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
+MNIST_SUBSETS = (1_000, 5_000, 10_000, 70_000)
+
+
+class ConfigError(ValueError):
+    """A config value outside what is allowed: names the field, the value and the rule."""
+
+    def __init__(self, path: str, value: Any, allowed: str):
+        self.path, self.value, self.allowed = path, value, allowed
+        super().__init__(f"{path} = {value!r} is not allowed: {allowed}")
+
+
+def _range(lo: float, hi: float, integer: bool = False) -> dict:
+    return {"range": (lo, hi), "integer": integer}
+
+
+def _choices(options: tuple) -> dict:
+    return {"choices": tuple(options)}
+
+
+# --- the tree --------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerConfig:
+    """One hidden layer: dense (or maxout) units, optional batch norm, activation, dropout."""
+
+    units: int = field(default=4, metadata=_range(1, MAX_UNITS, integer=True))
+    activation: str = field(default="tanh", metadata=_choices(ACTIVATIONS))
+    kind: str = field(default="dense", metadata=_choices(LAYER_KINDS))
+    maxout_pieces: int = field(default=2, metadata=_range(2, 8, integer=True))
+    dropout: float = field(default=0.0, metadata=_range(0.0, 0.9))
+    batch_norm: bool = False
+
+
+@dataclass
+class NetworkConfig:
+    hidden: list[LayerConfig] = field(
+        default_factory=lambda: [LayerConfig(4), LayerConfig(2)],
+        metadata={"length": (0, MAX_HIDDEN_LAYERS)},
+    )
+    task: str = field(default="binary", metadata=_choices(TASKS))
+    head: str = field(default="sigmoid_bce", metadata=_choices(ALL_HEADS))
+    huber_delta: float = field(default=1.0, metadata=_range(1e-3, 1e3))
+    init: str = field(default="auto", metadata=_choices(INITS))
+    init_scale: float = field(default=0.1, metadata=_range(0.0, 10.0))  # sigma or constant
+    leaky_slope: float = field(default=0.01, metadata=_range(0.0, 1.0))
+    elu_alpha: float = field(default=1.0, metadata=_range(0.0, 10.0))
+    prelu_init: float = field(default=0.25, metadata=_range(0.0, 1.0))
+    dtype: str = field(default="float32", metadata=_choices(DTYPES))
+    frozen: list[int] = field(default_factory=list, metadata={"length": (0, MAX_HIDDEN_LAYERS + 1)})
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = field(default="sgd", metadata=_choices(OPTIMIZERS))
+    learning_rate: float = field(default=0.03, metadata=_range(1e-6, 10.0))
+    momentum: float = field(default=0.9, metadata=_range(0.0, 0.999))
+    beta1: float = field(default=0.9, metadata=_range(0.0, 0.999))
+    beta2: float = field(default=0.999, metadata=_range(0.0, 0.99999))
+    rho: float = field(default=0.9, metadata=_range(0.0, 0.9999))  # RMSprop / Adadelta decay
+    eps: float = field(default=1e-8, metadata=_range(1e-12, 1e-2))
+    weight_decay: float = field(default=0.01, metadata=_range(0.0, 1.0))  # AdamW, decoupled
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = field(default="constant", metadata=_choices(SCHEDULES))
+    step_size: int = field(default=1000, metadata=_range(1, 10**7, integer=True))  # in steps
+    gamma: float = field(default=0.5, metadata=_range(1e-4, 1.0))  # step / exponential factor
+    plateau_patience: int = field(default=10, metadata=_range(1, 10**5, integer=True))  # evals
+    plateau_factor: float = field(default=0.5, metadata=_range(1e-3, 0.999))
+    min_lr: float = field(default=1e-6, metadata=_range(0.0, 1.0))
+
+
+@dataclass
+class RegularizationConfig:
+    l1: float = field(default=0.0, metadata=_range(0.0, 10.0))
+    l2: float = field(default=0.0, metadata=_range(0.0, 10.0))
+    max_norm: float = field(default=0.0, metadata=_range(0.0, 100.0))  # 0 = off
+    grad_clip: float = field(default=0.0, metadata=_range(0.0, 1e4))  # global norm; 0 = off
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = False
+    monitor: str = field(default="val_loss", metadata=_choices(MONITORS))
+    patience: int = field(default=10, metadata=_range(1, 10**5, integer=True))  # in evaluations
+    min_delta: float = field(default=0.0, metadata=_range(0.0, 10.0))
+    restore_best: bool = True
+
+
+@dataclass
+class TrainingConfig:
+    batch_size: int = field(default=10, metadata=_range(1, MAX_BATCH_SIZE, integer=True))
+    seed: int = field(default=0, metadata=_range(0, 2**31 - 1, integer=True))
+    eval_every: int = field(default=0, metadata=_range(0, 10**6, integer=True))  # 0 = each epoch
+    histogram_every: int = field(default=50, metadata=_range(1, 10**6, integer=True))
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = field(default="spiral", metadata=_choices(DATASETS))
+    n_points: int = field(default=500, metadata=_range(10, MAX_GENERATED_POINTS, integer=True))
+    noise: float = field(default=0.0, metadata=_range(0.0, 50.0))  # percent, as TF Playground
+    train_fraction: float = field(default=0.5, metadata=_range(0.1, 0.9))
+    seed: int = field(default=0, metadata=_range(0, 2**31 - 1, integer=True))
+    features: list[str] = field(
+        default_factory=lambda: ["x1", "x2"], metadata={"items": FEATURES_2D, "length": (1, 7)}
+    )
+    standardize: bool = True
+    n_classes: int = field(default=3, metadata=_range(3, 6, integer=True))  # for "blobs"
+    mnist_subset: int = field(default=5_000, metadata=_choices(MNIST_SUBSETS))
+    csv_target: str = field(default="", metadata={"max_chars": 200})
+
+
+@dataclass
+class PlaygroundConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PlaygroundConfig:
+        return from_dict(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str) -> PlaygroundConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError("<json>", text[:40], f"valid JSON ({err.msg})") from None
+        return cls.from_dict(data)
+
+
+# --- generic (de)serialisation and validation -------------------------------------------------
+
+
+def to_dict(obj: Any) -> Any:
+    """Dataclass tree -> plain dicts/lists (JSON-able)."""
+    if is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, list):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def from_dict(cls: type, data: Any, path: str = "") -> Any:
+    """Plain dicts -> a validated dataclass tree. Missing keys take defaults; unknown keys fail."""
+    if not isinstance(data, dict):
+        raise ConfigError(path or "<root>", data, "an object of fields")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            where = f"{path}.{key}" if path else key
+            raise ConfigError(where, data[key], f"a known field of {cls.__name__}: {sorted(known)}")
+    kwargs = {}
+    for name, f in known.items():
+        where = f"{path}.{name}" if path else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], where, f.metadata)
+        elif f.default is not MISSING:
+            kwargs[name] = f.default
+        else:
+            kwargs[name] = f.default_factory()
+    obj = cls(**kwargs)
+    validate(obj, path)
+    return obj
+
+
+def _convert(hint: Any, value: Any, path: str, meta: dict) -> Any:
+    origin = getattr(hint, "__origin__", None)
+    if is_dataclass(hint):
+        return from_dict(hint, value, path)
+    if origin is list:
+        (item_type,) = hint.__args__
+        if not isinstance(value, list):
+            raise ConfigError(path, value, "a list")
+        return [_convert(item_type, v, f"{path}[{i}]", {}) for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, value, "true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise ConfigError(path, value, "a whole number")
+        return int(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, value, "a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, value, "a string")
+        return value
+    return value
+
+
+def _check_field(value: Any, meta: dict, path: str) -> None:
+    if "range" in meta:
+        lo, hi = meta["range"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, value, f"a number from {lo} to {hi}")
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise ConfigError(path, value, f"a number from {lo} to {hi}")
+        if meta.get("integer") and value != int(value):
+            raise ConfigError(path, value, f"a whole number from {lo} to {hi}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(path, value, f"one of {list(meta['choices'])}")
+    if "length" in meta:
+        lo, hi = meta["length"]
+        if not lo <= len(value) <= hi:
+            raise ConfigError(path, f"{len(value)} items", f"from {lo} to {hi} items")
+    if "items" in meta:
+        for i, item in enumerate(value):
+            if item not in meta["items"]:
+                raise ConfigError(f"{path}[{i}]", item, f"one of {list(meta['items'])}")
+        if len(set(value)) != len(value):
+            raise ConfigError(path, value, "no repeated items")
+    if "max_chars" in meta and len(value) > meta["max_chars"]:
+        raise ConfigError(path, value[:40], f"at most {meta['max_chars']} characters")
+
+
+def validate(obj: Any, path: str = "") -> None:
+    """Check every field of a dataclass tree against its metadata and cross-field rules."""
+    for f in fields(obj):
+        where = f"{path}.{f.name}" if path else f.name
+        value = getattr(obj, f.name)
+        _check_field(value, f.metadata, where)
+        if is_dataclass(value):
+            validate(value, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if is_dataclass(item):
+                    validate(item, f"{where}[{i}]")
+    if isinstance(obj, NetworkConfig):
+        _validate_network(obj, path)
+
+
+def _validate_network(net: NetworkConfig, path: str) -> None:
+    prefix = f"{path}." if path else ""
+    allowed = OUTPUT_HEADS[net.task]
+    if net.head not in allowed:
+        rule = f"for task {net.task!r}, one of {list(allowed)}"
+        raise ConfigError(f"{prefix}head", net.head, rule)
+    for i, idx in enumerate(net.frozen):
+        if not 0 <= idx <= len(net.hidden):
+            raise ConfigError(
+                f"{prefix}frozen[{i}]", idx, f"a layer index from 0 to {len(net.hidden)}"
+            )

@@ -1,0 +1,130 @@
+"""Bounded time series: a run left going for an hour must not grow without limit.
+
+A `Series` keeps at most `capacity` points. When full, it drops every other
+point of the older half, so recent points stay dense and old ones thin out
+(resolution ~ 1/age), and memory stays O(capacity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_CAPACITY = 2_000
+
+
+class Series:
+    """(step, value) pairs with a hard cap on their number."""
+
+    __slots__ = ("capacity", "_steps", "_values", "_n")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        if capacity < 4:
+            raise ValueError("capacity must be at least 4")
+        self.capacity = capacity
+        self._steps = np.empty(capacity, dtype=np.int64)
+        self._values = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, step: int, value: float) -> None:
+        if self._n == self.capacity:
+            self._thin_older_half()
+        self._steps[self._n] = step
+        self._values[self._n] = value
+        self._n += 1
+
+    def _thin_older_half(self) -> None:
+        half = self.capacity // 2
+        kept = np.r_[np.arange(0, half, 2), np.arange(half, self.capacity)]
+        m = len(kept)
+        self._steps[:m] = self._steps[kept]
+        self._values[:m] = self._values[kept]
+        self._n = m
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._n].copy()
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self._n].copy()
+
+    def last(self) -> float | None:
+        return float(self._values[self._n - 1]) if self._n else None
+
+    def clear(self) -> None:
+        self._n = 0
+
+
+class SnapshotsOverTime:
+    """A bounded list of (step, item) pairs, thinned the same way as `Series`."""
+
+    def __init__(self, capacity: int = 200):
+        self.capacity = capacity
+        self.steps: list[int] = []
+        self.items: list = []
+
+    def append(self, step: int, item) -> None:
+        if len(self.steps) == self.capacity:
+            half = self.capacity // 2
+            keep = list(range(0, half, 2)) + list(range(half, self.capacity))
+            self.steps = [self.steps[i] for i in keep]
+            self.items = [self.items[i] for i in keep]
+        self.steps.append(step)
+        self.items.append(item)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+RUN_SERIES = (
+    "batch_loss",
+    "train_loss",
+    "val_loss",
+    "train_accuracy",
+    "val_accuracy",
+    "learning_rate",
+)
+LAYER_SERIES = (
+    "weight_norm",
+    "grad_norm",
+    "grad_mean_abs",
+    "update_ratio",
+    "act_mean",
+    "act_std",
+    "saturated_frac",
+    "dead_frac",
+)
+
+
+class History:
+    """Every bounded history of a run, by name.
+
+    run series: `history.run[name]` for name in RUN_SERIES;
+    per layer: `history.layers[metric][layer_index]` for metric in LAYER_SERIES;
+    histograms over time: `history.histograms` holds (step, list[LayerHistograms]).
+    """
+
+    def __init__(self, n_layers: int, capacity: int = DEFAULT_CAPACITY):
+        self.n_layers = n_layers
+        self.run = {name: Series(capacity) for name in RUN_SERIES}
+        self.layers = {m: [Series(capacity) for _ in range(n_layers)] for m in LAYER_SERIES}
+        self.histograms = SnapshotsOverTime()
+        self.events: list[dict] = []  # e.g. {"step": 120, "kind": "lr_change", "text": "..."}
+
+    def record_event(self, step: int, kind: str, text: str) -> None:
+        self.events.append({"step": int(step), "kind": kind, "text": text})
+        if len(self.events) > 200:
+            del self.events[:100]
+
+    def nbytes(self) -> int:
+        """Approximate memory held by the series (for the memory benchmark)."""
+        total = sum(s._steps.nbytes + s._values.nbytes for s in self.run.values())
+        for per_layer in self.layers.values():
+            total += sum(s._steps.nbytes + s._values.nbytes for s in per_layer)
+        for layer_hists in self.histograms.items:
+            for h in layer_hists:
+                total += h.nbytes()
+        return total
