@@ -194,6 +194,10 @@ class DataConfig:
 
 @dataclass
 class PlaygroundConfig:
+    """The whole experiment. `title` and `notes` describe a preset or a saved run (plain text)."""
+
+    title: str = field(default="", metadata={"max_chars": 120})
+    notes: str = field(default="", metadata={"max_chars": 2000})
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
