@@ -178,7 +178,7 @@ class TrainingConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = field(default="spiral", metadata=_choices(DATASETS))
+    dataset: str = field(default="circle", metadata=_choices(DATASETS))
     n_points: int = field(default=500, metadata=_range(10, MAX_GENERATED_POINTS, integer=True))
     noise: float = field(default=0.0, metadata=_range(0.0, 50.0))  # percent, as TF Playground
     train_fraction: float = field(default=0.5, metadata=_range(0.1, 0.9))

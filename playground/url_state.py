@@ -1,0 +1,211 @@
+"""The whole configuration in the URL's query parameters, and back.
+
+Only values that differ from the defaults are written, under their dotted path
+(`data.dataset=xor`, `training.optimizer.learning_rate=0.1`). Hidden layers are
+one compact parameter: `network.hidden=8:tanh,4:relu:bn:do0.2,3:tanh:maxout2`.
+Reading never raises: a bad or tampered parameter falls back to the default and
+produces a notice that names it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.config import ConfigError, LayerConfig, PlaygroundConfig, from_dict, to_dict
+
+HIDDEN_KEY = "network.hidden"
+PRESET_KEY = "preset"
+HIDE_KEY = "hide"
+RESERVED_KEYS = (PRESET_KEY, HIDE_KEY)
+UNWRITTEN_FIELDS = ("title", "notes")  # descriptive text stays out of the URL
+MAX_VALUE_CHARS = 400
+MAX_PARAMS = 80
+HIDEABLE_SECTIONS = ("presets", "data", "network", "training", "charts", "advanced", "io")
+
+
+@dataclass
+class UrlState:
+    config: PlaygroundConfig
+    preset: str = ""
+    hidden_sections: tuple[str, ...] = ()
+    notices: list[str] = field(default_factory=list)
+
+
+# --- hidden layers <-> compact spec ---------------------------------------------------------
+
+
+def layer_to_spec(layer: LayerConfig) -> str:
+    parts = [str(layer.units), layer.activation]
+    if layer.batch_norm:
+        parts.append("bn")
+    if layer.dropout:
+        parts.append(f"do{layer.dropout:g}")
+    if layer.kind == "maxout":
+        parts.append(f"maxout{layer.maxout_pieces}")
+    return ":".join(parts)
+
+
+def spec_to_layer(spec: str) -> dict:
+    """'8:relu:bn:do0.2:maxout3' -> a LayerConfig dict (validated later by from_dict)."""
+    units, *rest = spec.split(":")
+    layer: dict = {"units": int(units)}
+    for token in rest:
+        if token == "bn":
+            layer["batch_norm"] = True
+        elif token.startswith("do"):
+            layer["dropout"] = float(token[2:])
+        elif token.startswith("maxout"):
+            layer["kind"] = "maxout"
+            layer["maxout_pieces"] = int(token[6:] or 2)
+        else:
+            layer["activation"] = token
+    return layer
+
+
+def hidden_to_spec(hidden: list[LayerConfig]) -> str:
+    return ",".join(layer_to_spec(layer) for layer in hidden) or "none"
+
+
+def spec_to_hidden(spec: str) -> list[dict]:
+    if spec.strip() in ("", "none"):
+        return []
+    return [spec_to_layer(part) for part in spec.split(",")]
+
+
+# --- flattening ----------------------------------------------------------------------------
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def config_to_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict[str, str]:
+    """Query parameters for `config`: only the fields that differ from the defaults."""
+    default = _flatten(to_dict(PlaygroundConfig()))
+    params: dict[str, str] = {}
+    if preset:
+        params[PRESET_KEY] = preset
+    if hide:
+        params[HIDE_KEY] = ",".join(hide)
+    for path, value in _flatten(to_dict(config)).items():
+        if path in UNWRITTEN_FIELDS or value == default.get(path):
+            continue
+        if path == HIDDEN_KEY:
+            params[path] = hidden_to_spec(config.network.hidden)
+        else:
+            params[path] = _format(value)
+    return params
+
+
+def _parse(template: object, text: str) -> object:
+    """Parse `text` to the type of the default value at the same path."""
+    if isinstance(template, bool):
+        if text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if isinstance(template, int):
+        return int(text)
+    if isinstance(template, float):
+        return float(text)
+    if isinstance(template, list):
+        items = [t for t in text.split(",") if t]
+        return [int(t) for t in items] if template and isinstance(template[0], int) else items
+    return text
+
+
+def _set_path(tree: dict, path: str, value: object) -> None:
+    *parents, leaf = path.split(".")
+    node = tree
+    for name in parents:
+        node = node[name]
+    node[leaf] = value
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list | tuple):
+        value = value[0] if value else ""
+    return str(value)
+
+
+def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None = None) -> UrlState:
+    """Read query parameters over `base` (a preset or the defaults); never raises."""
+    notices: list[str] = []
+    tree = to_dict(base or PlaygroundConfig())
+    leaves = _flatten(to_dict(PlaygroundConfig()))
+    leaves[HIDDEN_KEY] = []
+    state = UrlState(config=base or PlaygroundConfig())
+    if len(params) > MAX_PARAMS:
+        notices.append(f"The link has {len(params)} parameters (at most {MAX_PARAMS}): ignored.")
+        state.notices = notices
+        return state
+    for key, raw in params.items():
+        text = _first(raw)
+        if key in RESERVED_KEYS:
+            continue
+        if key not in leaves or key in UNWRITTEN_FIELDS:
+            notices.append(f"Unknown link parameter '{key[:60]}' was ignored.")
+            continue
+        if len(text) > MAX_VALUE_CHARS:
+            notices.append(f"Link parameter '{key}' is too long: its default was kept.")
+            continue
+        candidate = copy.deepcopy(tree)
+        try:
+            value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(leaves[key], text)
+            _set_path(candidate, key, value)
+            from_dict(PlaygroundConfig, _relax_head(candidate))
+        except (ConfigError, ValueError, TypeError) as err:
+            notices.append(f"Link parameter '{key}' = '{text[:60]}' is invalid ({_reason(err)}).")
+            continue
+        tree = candidate
+    state.config = from_dict(PlaygroundConfig, _relax_head(tree, notices))
+    state.hidden_sections = _parse_hide(_first(params.get(HIDE_KEY, "")), notices)
+    state.notices = notices
+    return state
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, ConfigError):
+        return f"allowed: {err.allowed}"
+    return "not a value of the right kind"
+
+
+def _relax_head(tree: dict, notices: list[str] | None = None) -> dict:
+    """If the output head does not fit the task, use the task's default head."""
+    from core.config import OUTPUT_HEADS
+
+    net = tree["network"]
+    heads = OUTPUT_HEADS.get(net.get("task"), ())
+    if heads and net.get("head") not in heads:
+        if notices is not None:
+            notices.append(f"Output '{net.get('head')}' does not fit task '{net['task']}'.")
+        net["head"] = heads[0]
+    return tree
+
+
+def _parse_hide(text: str, notices: list[str]) -> tuple[str, ...]:
+    sections = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in HIDEABLE_SECTIONS]
+    if unknown:
+        notices.append(f"Unknown section(s) to hide: {', '.join(u[:30] for u in unknown[:5])}.")
+    return tuple(s for s in sections if s in HIDEABLE_SECTIONS)
