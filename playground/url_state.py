@@ -173,7 +173,7 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
         try:
             value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(leaves[key], text)
             _set_path(candidate, key, value)
-            from_dict(PlaygroundConfig, _relax_head(candidate))
+            from_dict(PlaygroundConfig, _relax_head(copy.deepcopy(candidate)))
         except (ConfigError, ValueError, TypeError) as err:
             notices.append(f"Link parameter '{key}' = '{text[:60]}' is invalid ({_reason(err)}).")
             continue
