@@ -111,12 +111,6 @@ def render_data(config: C.PlaygroundConfig, on_regenerate) -> None:
     st.checkbox("Standardize inputs", key=W.key("data.standardize"))
 
 
-def render_csv_upload(columns: list[str]) -> None:
-    st.file_uploader("CSV file", type=["csv", "txt"], key="csv_upload")
-    if columns:
-        st.selectbox("Target column", columns, key=W.key("data.csv_target"))
-
-
 def render_network(config: C.PlaygroundConfig) -> None:
     n = len(config.network.hidden)
     cols = st.columns([2, 1, 1])

@@ -8,12 +8,14 @@ problem becomes a message in `notices`, and the last good state is kept.
 from __future__ import annotations
 
 import copy
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.config import OUTPUT_HEADS, ConfigError, PlaygroundConfig
 from core.data import DataError, Dataset
+from core.serialization import ModelFileError, TransferError, load_model, transfer_state
 from core.trainer import Trainer
 
 DataLoader = Callable[[PlaygroundConfig], Dataset]
@@ -51,13 +53,13 @@ class PlaygroundSession:
             session.apply_config(PlaygroundConfig(), announce=False)
         return session
 
-    def _build(self, config: PlaygroundConfig, reload_data: bool) -> bool:
+    def _build(self, config: PlaygroundConfig, reload_data: bool, state=None) -> bool:
         """Load data (if asked) and a fresh trainer; on failure keep everything as it was."""
         try:
             dataset = self.loader(config) if reload_data or self.dataset is None else self.dataset
             config = align_task(config, dataset.task)
-            trainer = Trainer(config, dataset)
-        except (DataError, ConfigError) as err:
+            trainer = Trainer(config, dataset, init_state=state)
+        except (DataError, ConfigError, ValueError) as err:  # all phrased for the user
             self.notify("error", f"Could not apply the change: {err}")
             return False
         except MemoryError:
@@ -152,6 +154,22 @@ class PlaygroundSession:
             return ""
         return f"Training stopped: {self.trainer.stop_reason}. Press Reset to start again."
 
+    def load_model_bytes(self, data: bytes, transfer: bool = False) -> bool:
+        """Start from a saved model: its weights and config, or (transfer) its matching weights."""
+        try:
+            state, saved = load_model(io.BytesIO(data))
+            if transfer:
+                report = transfer_state(state, self.trainer.network)
+                self.notify("info", _transfer_summary(report))
+                return True
+            if not self._build(saved, reload_data=saved.data != self.config.data, state=state):
+                return False
+        except (ModelFileError, TransferError) as err:
+            self.notify("error", f"That model cannot be used: {err}")
+            return False
+        self.notify("info", "Loaded the saved model: its weights and settings.")
+        return True
+
     # --- messages ---------------------------------------------------------------------------
 
     def notify(self, level: str, text: str) -> None:
@@ -162,6 +180,14 @@ class PlaygroundSession:
     def take_notices(self) -> list[Notice]:
         notices, self.notices = self.notices, []
         return notices
+
+
+def _transfer_summary(report: dict[str, list[str]]) -> str:
+    copied, skipped = report["copied"], report["skipped"]
+    text = f"Copied {len(copied)} matching arrays from the saved model"
+    if skipped:
+        text += f"; skipped {len(skipped)}: {', '.join(skipped[:4])}"
+    return text + "."
 
 
 def align_task(config: PlaygroundConfig, task: str) -> PlaygroundConfig:

@@ -1,0 +1,98 @@
+"""Downloads (model, config, history) and uploads (saved model, CSV data). Thin Streamlit code."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.data import DataError, csv_columns
+from playground import exports
+from playground import widget_state as W
+from playground.data_source import CSV_BYTES_KEY, CSV_NAME_KEY
+from playground.session import PlaygroundSession
+
+MODEL_UPLOAD_KEY = "model_upload"
+CSV_UPLOAD_KEY = "csv_upload"
+
+
+def render(session: PlaygroundSession) -> None:
+    st.download_button(
+        "Download trained model (.npz)",
+        data=lambda: exports.model_bytes(session),
+        file_name="backprop-playground-model.npz",
+        mime="application/octet-stream",
+        on_click="ignore",
+        use_container_width=True,
+        help="Weights and configuration in one .npz file (no pickle). Load it here again.",
+    )
+    st.download_button(
+        "Download configuration (.json)",
+        data=lambda: session.config.to_json(),
+        file_name="backprop-playground-config.json",
+        mime="application/json",
+        on_click="ignore",
+        use_container_width=True,
+    )
+    st.download_button(
+        "Download training history (.csv)",
+        data=lambda: exports.history_csv(session),
+        file_name="backprop-playground-history.csv",
+        mime="text/csv",
+        on_click="ignore",
+        use_container_width=True,
+    )
+    st.file_uploader(
+        "Start from a saved model (.npz)",
+        type=["npz"],
+        key=MODEL_UPLOAD_KEY,
+        on_change=_on_model_upload,
+        args=(session,),
+    )
+    st.radio(
+        "Use the saved model's",
+        ("weights and configuration", "matching weights in the current network"),
+        key="model_upload_mode",
+        help="The second option is transfer learning: layers whose shapes match are copied.",
+    )
+
+
+def _on_model_upload(session: PlaygroundSession) -> None:
+    upload = st.session_state.get(MODEL_UPLOAD_KEY)
+    if upload is None:
+        return
+    transfer = st.session_state.get("model_upload_mode", "").startswith("matching")
+    if session.load_model_bytes(upload.getvalue(), transfer=transfer):
+        st.session_state.update(W.config_to_widgets(session.config))
+
+
+def render_csv_upload(session: PlaygroundSession) -> None:
+    st.file_uploader(
+        "Your CSV file",
+        type=["csv", "txt"],
+        key=CSV_UPLOAD_KEY,
+        on_change=_on_csv_upload,
+        args=(session,),
+        help="A header row, then one row per example. Pick the column to predict below.",
+    )
+    columns = st.session_state.get("csv_columns") or []
+    if columns:
+        if st.session_state.get(W.key("data.csv_target")) not in columns:
+            st.session_state[W.key("data.csv_target")] = columns[-1]
+        st.selectbox("Column to predict", columns, key=W.key("data.csv_target"))
+    else:
+        st.caption("Upload a CSV file to train on it.")
+
+
+def _on_csv_upload(session: PlaygroundSession) -> None:
+    upload = st.session_state.get(CSV_UPLOAD_KEY)
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        columns = csv_columns(data)
+    except DataError as err:
+        session.notify("error", f"That file cannot be used: {err}")
+        return
+    st.session_state[CSV_BYTES_KEY] = data
+    st.session_state[CSV_NAME_KEY] = upload.name
+    st.session_state["csv_columns"] = columns
+    st.session_state[W.key("data.csv_target")] = columns[-1]

@@ -1,0 +1,64 @@
+"""The live loop: buttons outside, fragments that advance the trainer and redraw inside.
+
+While running, the fast fragment reruns every `pacing.fast_interval()` seconds: it
+trains for a short time budget and redraws the light charts. Heavy charts sit in
+a slower fragment. Buttons use on_click callbacks, so a click is handled before
+the rerun that redraws the page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from playground import pacing, views
+from playground.session import PlaygroundSession
+
+
+def render_buttons(session: PlaygroundSession) -> None:
+    cols = st.columns([1, 1, 1.3, 1, 5])
+    cols[0].button(
+        "Pause" if session.running else "Play",
+        key="play",
+        type="primary",
+        on_click=session.toggle,
+        use_container_width=True,
+    )
+    cols[1].button("Step", key="step", on_click=session.step, use_container_width=True)
+    cols[2].button(
+        "Step epoch", key="step_epoch", on_click=session.step_epoch, use_container_width=True
+    )
+    cols[3].button("Reset", key="reset", on_click=session.reset, use_container_width=True)
+    with cols[4]:
+        views.render_title(session)
+
+
+def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
+    fast = pacing.fast_interval() if session.running else None
+    slow = pacing.slow_interval() if session.running else None
+    left, right = st.columns([5, 4], gap="medium")
+    with right:
+        st.fragment(run_every=fast)(_fast_panel)(session)
+    with left:
+        st.fragment(run_every=slow)(_network_panel)(session)
+    if "charts" not in hidden:
+        st.fragment(run_every=slow)(_inspect_panel)(session)
+
+
+def _fast_panel(session: PlaygroundSession) -> None:
+    if session.running:
+        with pacing.tick_timer():
+            session.tick(pacing.train_budget())
+        if not session.running:  # early stopping or divergence ended the run
+            st.rerun()
+    views.render_metrics(session)
+    views.render_run_status(session)
+    views.render_output(session)
+    views.render_loss(session)
+
+
+def _network_panel(session: PlaygroundSession) -> None:
+    views.render_network(session)
+
+
+def _inspect_panel(session: PlaygroundSession) -> None:
+    views.render_inspect(session)

@@ -1,0 +1,165 @@
+"""Lays out metrics, messages and figures. Thin: figures come from playground.charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from playground import charts
+from playground.charts import CAPTIONS
+from playground.session import PlaygroundSession
+
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
+OUTPUT_RESOLUTION = 50
+NEURON_RESOLUTION = 16
+CURVE_POINTS = 200
+MC_PASSES = 20
+NOTICE_STYLE = {"info": st.info, "warning": st.warning, "error": st.error}
+
+
+def _plot(fig, key: str, caption: str) -> None:
+    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
+    st.caption(CAPTIONS[caption])
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}g}"
+
+
+def render_title(session: PlaygroundSession) -> None:
+    if session.config.title:
+        st.markdown(f"**{_escape(session.config.title)}**")
+        st.caption(_escape(session.config.notes))
+
+
+def _escape(text: str) -> str:
+    """User-supplied text is shown as text, never as HTML or Markdown."""
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def render_notices(session: PlaygroundSession) -> None:
+    for notice in session.take_notices():
+        NOTICE_STYLE.get(notice.level, st.info)(notice.text)
+
+
+def render_metrics(session: PlaygroundSession) -> None:
+    trainer = session.trainer
+    snap = trainer.snapshot(light=True)
+    cols = st.columns(6)
+    cols[0].metric("Steps", f"{snap.step}")
+    cols[1].metric("Epoch", f"{snap.epoch}")
+    cols[2].metric("Train loss", _fmt(snap.train_loss))
+    cols[3].metric("Test loss", _fmt(snap.val_loss))
+    if snap.val_accuracy is not None:
+        cols[4].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
+    else:
+        cols[4].metric("Batch loss", _fmt(snap.batch_loss))
+    cols[5].metric("Learning rate", f"{snap.learning_rate:.3g}")
+    if session.running and session.steps_per_second:
+        st.caption(f"Training at about {session.steps_per_second:,.0f} steps per second.")
+
+
+def render_run_status(session: PlaygroundSession) -> None:
+    snap = session.trainer.snapshot(light=True)
+    if snap.divergence.diverged:
+        st.error(f"Training diverged: {snap.divergence.reason}")
+    es = snap.early_stopping
+    if es.stopped:
+        restored = " The best weights were restored." if es.restored else ""
+        st.info(f"Early stopping at step {es.stopped_step}: {es.reason}.{restored}")
+
+
+def render_output(session: PlaygroundSession) -> None:
+    dataset, network = session.dataset, session.trainer.network
+    if dataset.image_shape is not None:
+        _render_image_predictions(session)
+        return
+    show_test = st.toggle("Show test data", key="show_test")
+    discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
+    xs = ys = pred = std = None
+    if dataset.raw_dim == 2:
+        xs, ys, grid = dataset.grid(OUTPUT_RESOLUTION)
+        pred = network.predict(grid)
+    elif dataset.raw_dim == 1:
+        xs = np.linspace(*dataset.domain, CURVE_POINTS)
+        inputs = dataset.transform(xs[:, None])
+        if any(layer.dropout for layer in session.config.network.hidden):
+            pred, std = network.predict_mc_dropout(inputs, MC_PASSES, seed=0)
+        else:
+            pred = network.predict(inputs)
+    fig = charts.output_figure(
+        dataset, xs, pred, ys, std=std, show_test=show_test, discretize=discretize
+    )
+    _plot(fig, "output_chart", "output")
+
+
+def _render_image_predictions(session: PlaygroundSession) -> None:
+    dataset, network = session.dataset, session.trainer.network
+    X, y = dataset.X_test[:24], dataset.y_test[:24]
+    pred = network.predict(X).argmax(axis=1)
+    fig = charts.sample_grid(X, y, pred, dataset.image_shape, dataset.class_names)
+    _plot(fig, "samples_chart", "samples")
+
+
+def render_loss(session: PlaygroundSession) -> None:
+    log_y = st.toggle("Log-scale loss", key="log_loss")
+    snap = session.trainer.snapshot(light=True)
+    fig = charts.loss_curves(snap.history, snap.early_stopping, snap.divergence, log_y=log_y)
+    _plot(fig, "loss_chart", "loss")
+
+
+def render_network(session: PlaygroundSession) -> None:
+    trainer, dataset = session.trainer, session.dataset
+    snap = trainer.snapshot()
+    names = [block.name for block in trainer.network.blocks]
+    acts = [block.activation for block in trainer.network.blocks]
+    maps = input_maps = None
+    if dataset.raw_dim == 2:
+        xs, ys, _ = dataset.grid(NEURON_RESOLUTION)
+        gx, gy = np.meshgrid(xs, ys)
+        raw = np.column_stack([gx.ravel(), gy.ravel()])
+        outputs = trainer.neuron_outputs(raw)
+        maps = charts.maps_from_outputs(outputs, NEURON_RESOLUTION)
+        features = dataset.transform(raw)
+        input_maps = features.T.reshape(-1, NEURON_RESOLUTION, NEURON_RESOLUTION)
+    fig = charts.network_diagram(
+        snap.weights,
+        names,
+        dataset.feature_names,
+        maps,
+        input_maps=input_maps,
+        activations=acts,
+    )
+    _plot(fig, "network_chart", "network")
+
+
+def render_inspect(session: PlaygroundSession) -> None:
+    trainer, dataset = session.trainer, session.dataset
+    snap = trainer.snapshot()
+    names = [block.name for block in trainer.network.blocks]
+    st.subheader("Inside the network")
+    left, right = st.columns(2)
+    with left:
+        _plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
+    with right:
+        fig = charts.gradient_heatmap(snap.history, names)
+        _plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
+    left, right = st.columns(2)
+    with left:
+        fig = charts.activation_distributions(snap.histograms, snap.layers)
+        _plot(fig, "activations_chart", "activations")
+    with right:
+        _plot(charts.weight_distributions(snap.history, names), "weights_chart", "weights")
+    left, right = st.columns(2)
+    with left:
+        _plot(charts.update_ratios(snap.history, names), "update_ratio_chart", "update_ratio")
+    if dataset.image_shape is not None:
+        with right:
+            pred = trainer.network.predict(dataset.X_test).argmax(axis=1)
+            fig = charts.confusion_matrix(dataset.y_test, pred, dataset.class_names)
+            _plot(fig, "confusion_chart", "confusion")
+        W = snap.weights[0][0]
+        fig = charts.first_layer_weights(W, dataset.image_shape)
+        _plot(fig, "first_layer_chart", "first_layer")

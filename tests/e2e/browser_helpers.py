@@ -1,0 +1,62 @@
+"""Reading and clicking the real page like a user."""
+
+from __future__ import annotations
+
+import time
+
+METRICS_JS = """() => Object.fromEntries(
+  [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
+    m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
+    m.querySelector('[data-testid="stMetricValue"]').innerText.trim(),
+  ]))"""
+
+
+def open_app(page, url: str, query: str = "") -> None:
+    page.goto(f"{url}/{query}", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout: float = 30.0) -> None:
+    """Until the app reports no script running (the status widget disappears)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()
+        if not running:
+            return
+        time.sleep(0.1)
+
+
+def metrics(page) -> dict[str, str]:
+    return page.evaluate(METRICS_JS)
+
+
+def steps(page) -> int:
+    return int(metrics(page)["Steps"].replace(",", ""))
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("%")) if text not in ("–", "") else float("nan")
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def click(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def exception_boxes(page) -> int:
+    return page.locator('[data-testid="stException"]').count()
+
+
+def plot_count(page) -> int:
+    return page.locator(".js-plotly-plot").count()

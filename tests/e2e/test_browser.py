@@ -1,0 +1,105 @@
+"""The real app in headless Chromium: a student opens it, plays, pauses, steps, shares a link.
+
+Screenshots go to artifacts/screenshots/ and are meant to be looked at.
+"""
+
+import time
+
+import pytest
+
+from tests.e2e.browser_helpers import (
+    click,
+    exception_boxes,
+    metrics,
+    number,
+    open_app,
+    plot_count,
+    steps,
+    wait_idle,
+    wait_until,
+)
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def test_page_loads_with_charts_and_no_exception(page, app_url):
+    open_app(page, app_url)
+    wait_until(lambda: plot_count(page) >= 7, timeout=30)
+    assert exception_boxes(page) == 0
+    assert steps(page) == 0
+    # the network diagram draws neuron heatmaps as images inside the plot
+    assert page.locator(".js-plotly-plot .layer-above image, .js-plotly-plot image").count() > 0
+    screenshot(page, "01_loaded")
+    assert page.js_errors == []
+
+
+def test_play_trains_and_pause_freezes(page, app_url):
+    open_app(page, app_url)
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    wait_until(lambda: metrics(page)["Test loss"] != "–", timeout=10)
+    click(page, "Reset")
+    wait_until(lambda: steps(page) == 0)
+    click(page, "Play")
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
+    first = wait_until(lambda: steps(page) or None, timeout=20)
+    wait_until(lambda: steps(page) > first + 200, timeout=30)
+    early_loss = number(
+        wait_until(lambda: metrics(page)["Test loss"] != "–" and metrics(page)["Test loss"])
+    )
+    time.sleep(4)
+    screenshot(page, "02_playing")
+    late_loss = number(metrics(page)["Test loss"])
+    assert late_loss < early_loss, (early_loss, late_loss)
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    frozen = steps(page)
+    time.sleep(2.0)
+    assert steps(page) == frozen
+    assert exception_boxes(page) == 0
+    screenshot(page, "03_paused")
+
+
+def test_step_adds_exactly_one(page, app_url):
+    open_app(page, app_url)
+    before = steps(page)
+    click(page, "Step")
+    wait_until(lambda: steps(page) != before)
+    wait_idle(page)
+    time.sleep(0.5)
+    assert steps(page) == before + 1
+
+
+def test_preset_link_opens_with_its_settings(page, app_url):
+    open_app(page, app_url, "?preset=vanishing_gradients")
+    assert page.get_by_text("10 hidden layers").count() == 1
+    assert page.get_by_text("Vanishing gradients: a deep sigmoid net").count() >= 1
+    click(page, "Play")
+    wait_until(lambda: steps(page) > 1500, timeout=40)
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    time.sleep(1.5)  # the slow panel redraws after the pause
+    assert exception_boxes(page) == 0
+    screenshot(page, "04_vanishing_gradients")
+
+
+def test_bad_link_parameter_shows_a_notice(page, app_url):
+    open_app(page, app_url, "?training.optimizer.learning_rate=banana&network.hidden=999:relu")
+    assert page.get_by_text("learning_rate", exact=False).count() >= 1
+    assert exception_boxes(page) == 0
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    screenshot(page, "05_bad_link")
+
+
+def test_digits_preset_shows_image_charts(page, app_url):
+    open_app(page, app_url, "?preset=digits")
+    click(page, "Step epoch")
+    wait_until(lambda: steps(page) > 0)
+    wait_idle(page)
+    time.sleep(1.0)
+    assert exception_boxes(page) == 0
+    screenshot(page, "06_digits")
