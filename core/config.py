@@ -190,6 +190,7 @@ class DataConfig:
     n_classes: int = field(default=3, metadata=_range(3, 6, integer=True))  # for "blobs"
     mnist_subset: int = field(default=5_000, metadata=_choices(MNIST_SUBSETS))
     csv_target: str = field(default="", metadata={"max_chars": 200})
+    csv_task: str = field(default="auto", metadata=_choices(("auto",) + TASKS))
 
 
 @dataclass

@@ -95,8 +95,7 @@ def _sidebar(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         if "data" not in hidden:
             with st.expander("Data", expanded=True):
                 controls.render_data(session.config, _on_regenerate)
-                if session.config.data.dataset == "csv":
-                    io_panel.render_csv_upload(session)
+                io_panel.render_csv_upload(session)
         if "network" not in hidden:
             with st.expander("Network", expanded=True):
                 controls.render_network(session.config)

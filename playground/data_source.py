@@ -19,15 +19,18 @@ def _cached(data_json: str, csv_digest: str, _csv_bytes: bytes | None, _csv_name
     from core.config import DataConfig, from_dict
 
     cfg = from_dict(DataConfig, json.loads(data_json))
-    return load_dataset(cfg, csv_bytes=_csv_bytes, csv_name=_csv_name, progress=_progress())
+    task = None if cfg.csv_task == "auto" else cfg.csv_task
+    return load_dataset(
+        cfg, csv_bytes=_csv_bytes, csv_name=_csv_name, csv_task=task, progress=_progress()
+    )
 
 
 def _progress():
+    """A progress bar for the MNIST download: progress(fraction 0..1, text)."""
     bar = st.empty()
 
-    def report(done: int, total: int | None) -> None:
-        if total:
-            bar.progress(min(1.0, done / total), text=f"Downloading MNIST… {done // 1024} KiB")
+    def report(fraction: float, text: str) -> None:
+        bar.progress(min(1.0, max(0.0, fraction)), text=text)
 
     return report
 

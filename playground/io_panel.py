@@ -11,6 +11,12 @@ from playground.data_source import CSV_BYTES_KEY, CSV_NAME_KEY
 from playground.session import PlaygroundSession
 
 MODEL_UPLOAD_KEY = "model_upload"
+CSV_TASKS = {
+    "auto": "infer from the column",
+    "binary": "binary classification",
+    "multiclass": "multi-class classification",
+    "regression": "regression",
+}
 CSV_UPLOAD_KEY = "csv_upload"
 
 
@@ -66,7 +72,7 @@ def _on_model_upload(session: PlaygroundSession) -> None:
 
 def render_csv_upload(session: PlaygroundSession) -> None:
     st.file_uploader(
-        "Your CSV file",
+        "Or train on your own CSV file",
         type=["csv", "txt"],
         key=CSV_UPLOAD_KEY,
         on_change=_on_csv_upload,
@@ -74,12 +80,11 @@ def render_csv_upload(session: PlaygroundSession) -> None:
         help="A header row, then one row per example. Pick the column to predict below.",
     )
     columns = st.session_state.get("csv_columns") or []
-    if columns:
+    if columns and session.config.data.dataset == "csv":
         if st.session_state.get(W.key("data.csv_target")) not in columns:
             st.session_state[W.key("data.csv_target")] = columns[-1]
         st.selectbox("Column to predict", columns, key=W.key("data.csv_target"))
-    else:
-        st.caption("Upload a CSV file to train on it.")
+        st.selectbox("Task", CSV_TASKS, key=W.key("data.csv_task"), format_func=CSV_TASKS.get)
 
 
 def _on_csv_upload(session: PlaygroundSession) -> None:
@@ -96,3 +101,5 @@ def _on_csv_upload(session: PlaygroundSession) -> None:
     st.session_state[CSV_NAME_KEY] = upload.name
     st.session_state["csv_columns"] = columns
     st.session_state[W.key("data.csv_target")] = columns[-1]
+    st.session_state[W.key("data.dataset")] = "csv"
+    st.session_state[W.key("data.dataset")] = "csv"
