@@ -102,4 +102,3 @@ def _on_csv_upload(session: PlaygroundSession) -> None:
     st.session_state["csv_columns"] = columns
     st.session_state[W.key("data.csv_target")] = columns[-1]
     st.session_state[W.key("data.dataset")] = "csv"
-    st.session_state[W.key("data.dataset")] = "csv"
