@@ -1,0 +1,150 @@
+"""Per-layer training signals over time: gradient norms (lines and a layers-by-time heatmap of
+log10 ||g||, the vanishing-gradient view) and the update-to-weight ratio ||dW|| / ||W||."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.history import History
+from playground.charts.common import (
+    MUTED,
+    downsample,
+    empty_figure,
+    f32,
+    layer_labels,
+    positive_or_nan,
+    sequential_colors,
+    style,
+)
+
+HEALTHY_UPDATE_RATIO = 1e-3
+MAX_COLUMNS = 200
+POINTS_PER_FIGURE = 2400  # shared by all layer lines: deep nets get fewer points a line
+
+
+def _has_data(history: History | None, metric: str) -> bool:
+    return history is not None and any(len(s) for s in history.layers[metric])
+
+
+def _layer_lines(
+    history: History, metric: str, names: list[str] | None, ytitle: str, height: int, rev: str
+) -> go.Figure:
+    """One line per layer on a log y axis, coloured dark (first layer) to bright (last)."""
+    series = history.layers[metric]
+    labels = layer_labels(names, len(series))
+    colors = sequential_colors(len(series))
+    fig = go.Figure()
+    per_line = max(100, min(500, POINTS_PER_FIGURE // max(1, len(series))))
+    for label, color, s in zip(labels, colors, series, strict=True):
+        if not len(s):
+            continue
+        x, y = downsample(s.steps, s.values, per_line)
+        fig.add_trace(
+            go.Scatter(
+                x=f32(x),
+                y=f32(positive_or_nan(y)),
+                mode="lines",
+                line={"color": color, "width": 1.8},
+                name=label,
+                hovertemplate="step %{x:.0f}<br>" + ytitle + " %{y:.3g}",
+            )
+        )
+    fig.update_yaxes(type="log", title_text=ytitle, exponentformat="power")
+    fig.update_xaxes(title_text="step")
+    return style(fig, height=height, uirevision=rev, legend_side=True)
+
+
+def gradient_norms(
+    history: History | None,
+    layer_names: list[str] | None = None,
+    *,
+    metric: str = "grad_norm",
+    height: int = 340,
+    uirevision: str = "gradients",
+) -> go.Figure:
+    """||dL/dW|| per layer over time (log y). Lines far apart = gradients vanish or explode."""
+    if not _has_data(history, metric):
+        return empty_figure(height=height, uirevision=uirevision)
+    return _layer_lines(history, metric, layer_names, "gradient norm", height, uirevision)
+
+
+def gradient_heatmap(
+    history: History | None,
+    layer_names: list[str] | None = None,
+    *,
+    metric: str = "grad_norm",
+    max_columns: int = MAX_COLUMNS,
+    height: int = 300,
+    uirevision: str = "gradient_heatmap",
+) -> go.Figure:
+    """Layers (rows, first on top) by time (columns): colour = log10 of the gradient norm.
+
+    Each layer's log10 values are interpolated onto one shared step grid of <= max_columns.
+    """
+    if not _has_data(history, metric):
+        return empty_figure(height=height, uirevision=uirevision)
+    series = history.layers[metric]
+    labels = layer_labels(layer_names, len(series))
+    all_steps = np.concatenate([s.steps for s in series if len(s)])
+    lo, hi = int(all_steps.min()), int(all_steps.max())
+    grid = np.unique(np.linspace(lo, hi, min(max_columns, len(np.unique(all_steps)))).round())
+    z = np.full((len(series), len(grid)), np.nan)
+    for i, s in enumerate(series):
+        logv = np.log10(positive_or_nan(s.values))
+        ok = np.isfinite(logv)
+        if ok.sum() == 0:
+            continue
+        st = s.steps[ok]
+        row = np.interp(grid, st, logv[ok])
+        row[(grid < st[0]) | (grid > st[-1])] = np.nan
+        z[i] = row
+    fig = go.Figure(
+        go.Heatmap(
+            x=f32(grid),
+            y=labels,
+            z=f32(z),
+            colorscale="Viridis",
+            colorbar={"title": {"text": "log10 ‖g‖"}, "thickness": 10},
+            hovertemplate="%{y}<br>step %{x:.0f}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+            name="log10 gradient norm",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text="step")
+    return style(fig, height=height, uirevision=uirevision, legend=False)
+
+
+def update_ratios(
+    history: History | None,
+    layer_names: list[str] | None = None,
+    *,
+    height: int = 340,
+    uirevision: str = "update_ratio",
+) -> go.Figure:
+    """||ΔW|| / ||W|| per layer (log y) with the rule-of-thumb reference 1e-3."""
+    if not _has_data(history, "update_ratio"):
+        return empty_figure(height=height, uirevision=uirevision)
+    fig = _layer_lines(history, "update_ratio", layer_names, "update / weight", height, uirevision)
+    steps = np.concatenate([s.steps for s in history.layers["update_ratio"] if len(s)])
+    x0, x1 = float(steps.min()), float(steps.max())
+    fig.add_trace(
+        go.Scatter(
+            x=[x0, x1],
+            y=[HEALTHY_UPDATE_RATIO, HEALTHY_UPDATE_RATIO],
+            mode="lines",
+            line={"color": MUTED, "dash": "dash", "width": 1.5},
+            name="1e-3 reference",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_annotation(  # on a log axis, annotation y is log10 of the value
+        x=x0,
+        y=np.log10(HEALTHY_UPDATE_RATIO),
+        xanchor="left",
+        yanchor="bottom",
+        text="1e-3: typical healthy ratio",
+        showarrow=False,
+        font={"size": 10, "color": MUTED},
+    )
+    return fig

@@ -1,0 +1,337 @@
+"""The network drawn as in TensorFlow Playground: columns of nodes, links coloured by the sign
+of their weight (blue +, orange -) and thickened by |w|, and per hidden neuron a small heatmap
+of its output over the input plane.
+
+Big layers are summarised so the drawing stays readable and light: more than `max_inputs`
+inputs become a few input groups (a group's link carries the sum of its weights), layers wider
+than `max_units` show their strongest units (largest incoming weight norm), and at most
+`max_links` links (the largest |w|) are drawn per pair of layers. A footnote says what was left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from playground.charts.common import (
+    DIVERGING,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    diverging_png_uri,
+    empty_figure,
+    f32,
+    layer_labels,
+    note,
+    style,
+)
+
+WIDTHS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0)  # line width per |w| level 0..5
+INPUT_GROUPS = 8
+
+
+@dataclass
+class _Column:
+    """One drawn column: its label, the unit indices shown and their y positions."""
+
+    label: str
+    shown: np.ndarray  # indices of the drawn nodes (or groups for summarised inputs)
+    names: list[str]
+    y: np.ndarray
+
+
+def maps_from_outputs(outputs: list[np.ndarray], resolution: int) -> list[np.ndarray]:
+    """Per-layer outputs over a row-major grid, (res*res, units) -> (units, res, res)."""
+    return [np.asarray(o).T.reshape(-1, resolution, resolution) for o in outputs]
+
+
+def _unit_matrix(W: np.ndarray, units: int) -> np.ndarray:
+    """W as (fan_in, units): a maxout W (fan_in, units*k) keeps its largest-|w| piece."""
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape[1] == units:
+        return W
+    k = W.shape[1] // units
+    pieces = W[:, : units * k].reshape(W.shape[0], units, k)
+    pick = np.abs(pieces).argmax(axis=2)[..., None]
+    return np.take_along_axis(pieces, pick, axis=2)[..., 0]
+
+
+def _layer_sizes(weights) -> list[int]:
+    """Units per column: inputs, each block (its fan-out as seen by the next block), output."""
+    sizes = [weights[0][0].shape[0]]
+    for i, (W, _) in enumerate(weights):
+        nxt = weights[i + 1][0].shape[0] if i + 1 < len(weights) else W.shape[1]
+        sizes.append(nxt)
+    return sizes
+
+
+def _input_groups(n: int, max_inputs: int) -> list[np.ndarray]:
+    if n <= max_inputs:
+        return [np.array([i]) for i in range(n)]
+    return np.array_split(np.arange(n), min(INPUT_GROUPS, max_inputs))
+
+
+def _positions(n: int) -> np.ndarray:
+    """y of n nodes centred on 0, one unit apart, first at the top."""
+    return (n - 1) / 2.0 - np.arange(n, dtype=np.float64)
+
+
+def _link_level(absw: np.ndarray, scale: float) -> np.ndarray:
+    r = np.clip(absw / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(absw)
+    return np.ceil(r * (len(WIDTHS) - 1)).astype(int)
+
+
+def network_diagram(
+    weights: list[tuple[np.ndarray, np.ndarray]],
+    layer_names: list[str] | None = None,
+    input_names: list[str] | None = None,
+    neuron_maps: list[np.ndarray] | None = None,
+    *,
+    input_maps: np.ndarray | None = None,
+    activations: list[str] | None = None,
+    max_links: int = 200,
+    max_inputs: int = 16,
+    max_units: int = 32,
+    height: int = 440,
+    uirevision: str = "network",
+) -> go.Figure:
+    """Nodes per layer, links by weight sign and |w|, neuron heatmaps as layout images.
+
+    weights: (W, b) per block, W of shape (fan_in, units). layer_names / activations: per block.
+    neuron_maps: per hidden block (optionally also the output) an array (units, res, res) of the
+    unit's output over the input plane, rows = y ascending (see `maps_from_outputs`).
+    input_maps: (n_inputs, res, res) of each input feature over the plane (optional).
+    """
+    if not weights:
+        return empty_figure("No network yet.", height=height, uirevision=uirevision)
+    sizes = _layer_sizes(weights)
+    names = layer_labels(layer_names, len(weights))
+    acts = list(activations or [])
+    mats = [_unit_matrix(W, sizes[i + 1]) for i, (W, _) in enumerate(weights)]
+    groups = _input_groups(sizes[0], max_inputs)
+    if len(groups) < sizes[0]:  # summarised inputs: a group's weight is the sum of its rows
+        mats[0] = np.stack([mats[0][g].sum(axis=0) for g in groups])
+    columns = _columns(mats, groups, names, acts, input_names, max_units)
+
+    fig = go.Figure()
+    notes = []
+    scale = _abs_max([m for i, m in enumerate(mats) if not (i == 0 and _agg(groups))])
+    links = [_links(i, mats[i], columns[i], columns[i + 1], max_links) for i in range(len(mats))]
+    for i, (_, drawn) in enumerate(links):
+        total = np.size(weights[i][0])
+        if drawn < total:
+            notes.append(f"{columns[i + 1].label.split('<br>')[0]}: strongest {drawn} of {total}")
+    pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
+    _add_link_traces(fig, links, scale, groups, thin=float(np.clip(pitch / 40, 0.3, 1.0)))
+    _add_node_traces(fig, columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
+    _add_labels(fig, columns)
+
+    n_max = max(len(c.shown) for c in columns)
+    fig.update_xaxes(visible=False, range=[-1.0, len(columns) - 0.5], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-n_max / 2, n_max / 2], fixedrange=True)
+    margin = {"l": 6, "r": 6, "t": 40, "b": 26 if notes or _agg(groups) else 8}
+    style(fig, height=height, uirevision=uirevision, legend=False, margin=margin)
+    _add_images(fig, columns, neuron_maps, input_maps)
+    if _agg(groups):
+        notes.insert(0, f"{sizes[0]} inputs shown as {len(groups)} groups (link = sum of weights)")
+    if notes:
+        note(fig, "Links drawn: " + "; ".join(notes))
+    return fig
+
+
+def _abs_max(arrays) -> float:
+    """Largest finite |value| over arrays (1.0 when there is none): the full-width link."""
+    vals = [np.abs(a[np.isfinite(a)]).max() for a in arrays if np.isfinite(a).any()]
+    return float(max(vals)) if vals and max(vals) > 0 else 1.0
+
+
+def _agg(groups) -> bool:
+    return any(len(g) > 1 for g in groups)
+
+
+def _columns(mats, groups, names, acts, input_names, max_units) -> list[_Column]:
+    n_in = sum(len(g) for g in groups)
+    if _agg(groups):
+        in_names = [f"inputs {g[0] + 1}–{g[-1] + 1}" for g in groups]
+        in_label = f"{n_in} inputs"
+    else:
+        given = list(input_names or [])
+        in_names = [given[i] if i < len(given) else f"x{i + 1}" for i in range(n_in)]
+        in_label = "inputs"
+    cols = [_Column(in_label, np.arange(len(groups)), in_names, _positions(len(groups)))]
+    for i, m in enumerate(mats):
+        units = m.shape[1]
+        act = f" {acts[i]}" if i < len(acts) else ""
+        label = f"{names[i]}<br>{units}{act}"
+        shown = np.arange(units)
+        if units > max_units:  # the strongest units by incoming weight norm, in index order
+            shown = np.sort(np.argsort(-np.linalg.norm(m, axis=0), kind="stable")[:max_units])
+            label = f"{names[i]}<br>{max_units} of {units}{act}"
+        unit_names = [f"unit {u + 1}" for u in shown]
+        cols.append(_Column(label, shown, unit_names, _positions(len(shown))))
+    return cols
+
+
+def _links(i: int, m: np.ndarray, src: _Column, dst: _Column, max_links: int):
+    """The drawn links between two columns, (rows, cols) as positions into `shown`, and their
+    number: all finite ones, or the `max_links` largest |w|."""
+    sub = m[np.ix_(src.shown, dst.shown)]
+    r, c = np.meshgrid(np.arange(sub.shape[0]), np.arange(sub.shape[1]), indexing="ij")
+    r, c, w = r.ravel(), c.ravel(), sub.ravel()
+    keep = np.isfinite(w)
+    r, c, w = r[keep], c[keep], w[keep]
+    if len(w) > max_links:
+        top = np.argsort(-np.abs(w), kind="stable")[:max_links]
+        r, c, w = r[top], c[top], w[top]
+    return (i, src, dst, r, c, w), len(w)
+
+
+def _add_link_traces(fig: go.Figure, links, scale: float, groups, thin: float) -> None:
+    """One line trace per (sign, width level) with NaN breaks; hover via midpoint markers.
+
+    Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded columns."""
+    segments: dict[tuple[bool, int], tuple[list, list]] = {}
+    for (i, src, dst, r, c, w), _ in links:
+        s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
+        levels = _link_level(np.abs(w), s)
+        for rr, cc, ww, lv in zip(r, c, w, levels, strict=True):
+            xs, ys = segments.setdefault((bool(ww >= 0), int(lv)), ([], []))
+            xs += [i, i + 1, None]
+            ys += [src.y[rr], dst.y[cc], None]
+    for (positive, level), (xs, ys) in sorted(segments.items()):
+        color = POSITIVE if positive else NEGATIVE
+        fig.add_trace(
+            go.Scatter(
+                x=f32(xs),
+                y=f32(ys),
+                mode="lines",
+                line={"color": color, "width": round(WIDTHS[level] * thin, 2)},
+                opacity=0.75,
+                hoverinfo="skip",
+                name=f"{'positive' if positive else 'negative'} weights, level {level}",
+                meta={"sign": 1 if positive else -1, "level": level},
+            )
+        )
+    for (i, src, dst, r, c, w), _ in links:
+        if not len(w):
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x0=i + 0.5,
+                dx=0,
+                y=f32((src.y[r] + dst.y[c]) / 2),
+                mode="markers",
+                marker={"size": 8, "opacity": 0},
+                customdata=f32(np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1])),
+                hovertemplate="w = %{customdata[0]:.4f}<br>from %{customdata[1]} "
+                "to unit %{customdata[2]}",
+                name=f"{src.label.split('<br>')[0]} → {dst.label.split('<br>')[0]}",
+                meta={"links": i},
+            )
+        )
+
+
+def _map_range(neuron_maps, layer: int, shown: np.ndarray) -> np.ndarray:
+    if neuron_maps is None or layer >= len(neuron_maps):
+        return np.full((len(shown), 2), np.nan)
+    m = np.asarray(neuron_maps[layer])[shown].reshape(len(shown), -1)
+    return np.column_stack([m.min(axis=1), m.max(axis=1)])
+
+
+def _add_node_traces(fig: go.Figure, columns, weights, neuron_maps, size: float) -> None:
+    """Square node markers coloured by bias; hover shows bias and the output range."""
+    bmax = _abs_max([np.asarray(b, dtype=np.float64) for _, b in weights])
+    inp = columns[0]
+    fig.add_trace(
+        go.Scatter(
+            x=f32(np.zeros(len(inp.shown))),
+            y=f32(inp.y),
+            mode="markers",
+            marker={"symbol": "square", "size": size, "color": "#dfe3e6", "line": {"color": MUTED}},
+            text=inp.names,
+            hovertemplate="%{text}<extra>input</extra>",
+            name="inputs",
+        )
+    )
+    for li, col in enumerate(columns[1:]):
+        b = np.asarray(weights[li][1], dtype=np.float64).ravel()
+        bias = b[col.shown] if b.size > col.shown.max() else np.zeros(len(col.shown))
+        rng = _map_range(neuron_maps, li, col.shown)
+        fig.add_trace(
+            go.Scatter(
+                x=f32(np.full(len(col.shown), li + 1)),
+                y=f32(col.y),
+                mode="markers",
+                marker={
+                    "symbol": "square",
+                    "size": size,
+                    "color": f32(bias),
+                    "colorscale": DIVERGING,
+                    "cmin": -bmax,
+                    "cmax": bmax,
+                    "line": {"color": MUTED, "width": 1},
+                },
+                customdata=f32(np.column_stack([col.shown + 1, bias, rng])),
+                hovertemplate="unit %{customdata[0]}<br>bias %{customdata[1]:.4f}"
+                "<br>output %{customdata[2]:.3f} … %{customdata[3]:.3f}",
+                name=col.label.replace("<br>", ": "),
+            )
+        )
+
+
+IMAGE_DEFAULTS = {
+    "xref": "x",
+    "yref": "y",
+    "sizex": 0.62,
+    "sizey": 0.86,
+    "xanchor": "center",
+    "yanchor": "middle",
+    "sizing": "contain",
+    "layer": "above",
+}
+
+
+def _image(x: float, y: float, values: np.ndarray) -> dict:
+    """A layout image centred on a node (placement comes from the template's imagedefaults)."""
+    return {"source": diverging_png_uri(np.flipud(np.asarray(values))), "x": x, "y": float(y)}
+
+
+def _add_images(fig: go.Figure, columns, neuron_maps, input_maps) -> None:
+    """Each map becomes a PNG layout image centred on its node (diverging, scaled to max |out|)."""
+    images = []
+    if input_maps is not None:
+        maps = np.asarray(input_maps)
+        if maps.ndim == 3 and len(maps) == len(columns[0].shown):
+            images += [_image(0, y, mp) for y, mp in zip(columns[0].y, maps, strict=True)]
+    for li, maps in enumerate(neuron_maps or []):
+        if li + 1 >= len(columns) or maps is None:
+            continue
+        col = columns[li + 1]
+        arr = np.asarray(maps)
+        if arr.ndim != 3 or arr.shape[0] <= col.shown.max():
+            continue
+        images += [_image(li + 1, y, arr[u]) for u, y in zip(col.shown, col.y, strict=True)]
+    fig.update_layout(images=images)
+    fig.layout.template.layout.imagedefaults = IMAGE_DEFAULTS
+
+
+def _add_labels(fig: go.Figure, columns) -> None:
+    """Column titles above the plot area; input names left of the input nodes."""
+    size = 11 if len(columns) <= 8 else 9
+    for i, col in enumerate(columns):
+        fig.add_annotation(
+            x=i,
+            y=1,
+            yref="paper",
+            text=col.label,
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": size},
+        )
+    if len(columns[0].names) <= 16:
+        for name, y in zip(columns[0].names, columns[0].y, strict=True):
+            fig.add_annotation(
+                x=-0.3, y=y, text=name, showarrow=False, xanchor="right", font={"size": size}
+            )

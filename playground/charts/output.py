@@ -1,0 +1,327 @@
+"""What the network computes over the input plane: decision boundaries (binary, multi-class with
+confidence), the fitted regression surface, or for 1D data the fitted curve (with an optional
+MC-dropout band). Grid predictions come from the app: `xs, ys, X = dataset.grid(50)` then
+`pred = network.predict(X)`, shape (len(ys) * len(xs), k), rows y-major.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.data.dataset import Dataset
+from playground.charts.common import (
+    CLASS_COLORS,
+    DIVERGING,
+    NEGATIVE,
+    POSITIVE,
+    TEXT,
+    blend_with_white,
+    empty_figure,
+    f32,
+    note,
+    style,
+)
+
+MAX_DRAWN_POINTS = 1500  # per split; a random subset beyond that keeps the payload small
+BACKGROUND_STRENGTH = 0.6  # how far the background moves from white towards a class colour
+
+
+def _rgb(color: str, amount: float) -> str:
+    r, g, b = blend_with_white(color, amount)
+    return f"rgb({r},{g},{b})"
+
+
+def _grid(pred, xs, ys) -> np.ndarray:
+    """Predictions as (ny, nx, k)."""
+    p = np.asarray(pred, dtype=np.float64)
+    return p.reshape(len(ys), len(xs), -1)
+
+
+def _subset(n: int, cap: int = MAX_DRAWN_POINTS) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+
+
+def _splits(dataset: Dataset, show_test: bool):
+    """(label, raw points, targets) for train, and test when asked; raw/targets subsampled."""
+    out = []
+    pairs = [("train", dataset.raw_train, dataset.y_train)]
+    if show_test:
+        pairs.append(("test", dataset.raw_test, dataset.y_test))
+    for label, raw, y in pairs:
+        if raw is None or y is None or len(raw) == 0:
+            continue
+        idx = _subset(len(raw))
+        out.append((label, np.asarray(raw)[idx], np.asarray(y)[idx]))
+    return out
+
+
+def _point_marker(split: str, color) -> dict:
+    """Train points: white outline; test points: dark outline, slightly larger."""
+    outline = {"color": "white", "width": 1} if split == "train" else {"color": TEXT, "width": 1.5}
+    return {"color": color, "size": 6 if split == "train" else 7, "line": outline}
+
+
+def _axes(fig: go.Figure, dataset: Dataset, xs, ys=None) -> None:
+    """Raw-coordinate axes over the grid; 2D plots keep a square aspect (x shrinks to fit)."""
+    fig.update_xaxes(title_text="x1", range=[float(xs[0]), float(xs[-1])], showgrid=False)
+    if ys is not None:
+        fig.update_xaxes(constrain="domain", zeroline=False)
+        fig.update_yaxes(
+            title_text="x2",
+            range=[float(ys[0]), float(ys[-1])],
+            showgrid=False,
+            zeroline=False,
+            scaleanchor="x",
+            constrain="domain",
+        )
+
+
+def _class_colorscale(n: int) -> list:
+    """Stacked bands: z in [c, c+1) runs from white-ish to the colour of class c."""
+    scale = []
+    for c in range(n):
+        color = CLASS_COLORS[c % len(CLASS_COLORS)]
+        scale += [[c / n, _rgb(color, 0.08)], [(c + 1) / n, _rgb(color, BACKGROUND_STRENGTH)]]
+    return scale
+
+
+def decision_boundary(
+    dataset: Dataset,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    pred: np.ndarray,
+    *,
+    show_test: bool = False,
+    discretize: bool = False,
+    height: int = 420,
+    uirevision: str = "output",
+) -> go.Figure:
+    """Classifier output over the plane with the data points on top.
+
+    Binary: pred = P(class 1) (a tanh head's v maps to (v+1)/2), orange (0) to blue (1).
+    Multi-class: pred (.., C) softmax; colour = argmax class, strength = confidence
+    (max p - 1/C) / (1 - 1/C). discretize: hard class regions only.
+    """
+    p = _grid(pred, xs, ys)
+    names = dataset.class_names or [str(c) for c in range(max(p.shape[2], 2))]
+    fig = go.Figure()
+    hover = "x1 %{x:.2f}, x2 %{y:.2f}<br>"
+    if p.shape[2] == 1:
+        z = (p[..., 0] >= 0.5).astype(np.float32) if discretize else p[..., 0]
+        light = [[0.0, _rgb(NEGATIVE, 0.55)], [0.5, "rgb(250,250,250)"], [1, _rgb(POSITIVE, 0.55)]]
+        fig.add_trace(
+            go.Heatmap(
+                x=f32(xs),
+                y=f32(ys),
+                z=f32(z),
+                zmin=0,
+                zmax=1,
+                colorscale=light,
+                showscale=False,
+                hovertemplate=hover + "P(class 1) = %{z:.3f}<extra></extra>",
+                name="output",
+            )
+        )
+        colors = [NEGATIVE, POSITIVE]
+    else:
+        n = p.shape[2]
+        cls = p.argmax(axis=2)
+        conf = np.clip((p.max(axis=2) - 1 / n) / (1 - 1 / n), 0.0, 0.999)
+        z = cls + (0.85 if discretize else conf)
+        fig.add_trace(
+            go.Heatmap(
+                x=f32(xs),
+                y=f32(ys),
+                z=f32(z),
+                zmin=0,
+                zmax=n,
+                colorscale=_class_colorscale(n),
+                showscale=False,
+                customdata=f32(p.max(axis=2)),
+                hovertemplate=hover + "max p = %{customdata:.3f}<extra></extra>",
+                name="output",
+            )
+        )
+        colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
+    for split, raw, y in _splits(dataset, show_test):
+        for c, color in enumerate(colors):
+            sel = np.asarray(y).astype(int) == c
+            if not sel.any():
+                continue
+            label = names[c] if c < len(names) else str(c)
+            fig.add_trace(
+                go.Scatter(
+                    x=f32(raw[sel, 0]),
+                    y=f32(raw[sel, 1]),
+                    mode="markers",
+                    marker=_point_marker(split, color),
+                    name=f"{split}: {label}",
+                    legendgroup=split,
+                    hovertemplate="(%{x:.2f}, %{y:.2f})",
+                )
+            )
+    _axes(fig, dataset, xs, ys)
+    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+
+
+def regression_surface(
+    dataset: Dataset,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    pred: np.ndarray,
+    *,
+    show_test: bool = False,
+    height: int = 420,
+    uirevision: str = "output",
+) -> go.Figure:
+    """Predicted value over the plane; points coloured by their target on the same scale."""
+    p = _grid(pred, xs, ys)[..., 0]
+    y_all = np.asarray(dataset.y_train, dtype=np.float64).reshape(len(dataset.y_train), -1)[:, 0]
+    vals = np.concatenate([p.ravel(), y_all])
+    vals = vals[np.isfinite(vals)]
+    lo, hi = (float(vals.min()), float(vals.max())) if len(vals) else (-1.0, 1.0)
+    fig = go.Figure(
+        go.Heatmap(
+            x=f32(xs),
+            y=f32(ys),
+            z=f32(p),
+            coloraxis="coloraxis",
+            opacity=0.85,
+            hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>prediction %{z:.3f}<extra></extra>",
+            name="prediction",
+        )
+    )
+    for split, raw, y in _splits(dataset, show_test):
+        target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
+        marker = _point_marker(split, f32(target))
+        marker["coloraxis"] = "coloraxis"
+        marker["line"] = {"color": "#555", "width": 0.8 if split == "train" else 2}
+        fig.add_trace(
+            go.Scatter(
+                x=f32(raw[:, 0]),
+                y=f32(raw[:, 1]),
+                mode="markers",
+                marker=marker,
+                name=f"{split} points",
+                hovertemplate="(%{x:.2f}, %{y:.2f})<br>target %{marker.color:.3f}",
+            )
+        )
+    fig.update_layout(
+        coloraxis={
+            "colorscale": DIVERGING,
+            "cmin": lo,
+            "cmax": hi,
+            "colorbar": {
+                "thickness": 10,
+                "len": 0.7,
+                "y": 0,
+                "yanchor": "bottom",
+                "title": {"text": "value"},
+            },
+        }
+    )
+    _axes(fig, dataset, xs, ys)
+    if np.ndim(dataset.y_train) == 2 and np.shape(dataset.y_train)[1] > 1:
+        note(fig, "Multi-output regression: the first output is shown.", y=-0.12)
+    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+
+
+def regression_curve(
+    dataset: Dataset,
+    xs: np.ndarray,
+    pred: np.ndarray,
+    *,
+    std: np.ndarray | None = None,
+    show_test: bool = False,
+    height: int = 380,
+    uirevision: str = "output",
+) -> go.Figure:
+    """1D data: the fitted curve over the points; with `std` (MC dropout) a mean ± 2 std band."""
+    xs = np.asarray(xs, dtype=np.float64).ravel()
+    mean = np.asarray(pred, dtype=np.float64).reshape(len(xs), -1)[:, 0]
+    fig = go.Figure()
+    if std is not None:
+        s = np.asarray(std, dtype=np.float64).reshape(len(xs), -1)[:, 0]
+        band_x = np.r_[xs, xs[::-1]]
+        band_y = np.r_[mean + 2 * s, (mean - 2 * s)[::-1]]
+        fig.add_trace(
+            go.Scatter(
+                x=f32(band_x),
+                y=f32(band_y),
+                fill="toself",
+                fillcolor="rgba(8,119,189,0.18)",
+                line={"width": 0},
+                hoverinfo="skip",
+                name="mean ± 2 std (MC dropout)",
+            )
+        )
+    for split, raw, y in _splits(dataset, show_test):
+        target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
+        color = NEGATIVE if split == "train" else "rgba(0,0,0,0)"
+        fig.add_trace(
+            go.Scatter(
+                x=f32(raw[:, 0]),
+                y=f32(target),
+                mode="markers",
+                marker=_point_marker(split, color) | {"size": 5},
+                name=f"{split} points",
+                hovertemplate="x %{x:.3f}<br>y %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=f32(xs),
+            y=f32(mean),
+            mode="lines",
+            line={"color": POSITIVE, "width": 2.5},
+            name="prediction",
+            hovertemplate="x %{x:.3f}<br>ŷ %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="x", range=[float(xs[0]), float(xs[-1])])
+    fig.update_yaxes(title_text="y")
+    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+
+
+def output_figure(
+    dataset: Dataset,
+    xs: np.ndarray | None,
+    pred: np.ndarray | None,
+    ys: np.ndarray | None = None,
+    *,
+    std: np.ndarray | None = None,
+    show_test: bool = False,
+    discretize: bool = False,
+    height: int = 420,
+    uirevision: str = "output",
+) -> go.Figure:
+    """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve)."""
+    if dataset.raw_dim not in (1, 2):
+        return empty_figure(
+            "No input plane for this dataset: see the sample predictions and confusion matrix.",
+            height=height,
+            uirevision=uirevision,
+        )
+    if xs is None or pred is None or np.size(pred) == 0:
+        return empty_figure("No predictions yet.", height=height, uirevision=uirevision)
+    if dataset.raw_dim == 1:
+        return regression_curve(
+            dataset, xs, pred, std=std, show_test=show_test, height=height, uirevision=uirevision
+        )
+    if dataset.task == "regression":
+        return regression_surface(
+            dataset, xs, ys, pred, show_test=show_test, height=height, uirevision=uirevision
+        )
+    return decision_boundary(
+        dataset,
+        xs,
+        ys,
+        pred,
+        show_test=show_test,
+        discretize=discretize,
+        height=height,
+        uirevision=uirevision,
+    )

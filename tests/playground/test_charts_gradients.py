@@ -1,0 +1,71 @@
+"""Gradient norms per layer (lines, heatmap) and update-to-weight ratios."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.history import History
+from playground.charts import gradient_heatmap, gradient_norms, update_ratios
+from tests.playground.test_charts_common import annotation_texts, assert_empty_state, make_history
+
+NAMES = [f"hidden {i + 1}" for i in range(7)] + ["output"]
+
+
+def test_gradient_lines_log_axis_one_line_per_layer_dark_to_bright():
+    h = make_history(8, 1000, vanishing=0.7)
+    fig = gradient_norms(h, NAMES)
+    assert fig.layout.yaxis.type == "log"
+    assert [t.name for t in fig.data] == NAMES
+    colors = [t.line.color for t in fig.data]
+    assert len(set(colors)) == 8
+    first, last = fig.data[0], fig.data[-1]
+    assert np.nanmedian(last.y) / np.nanmedian(first.y) > 1e4  # vanishing shows plainly
+
+
+def test_deep_sigmoid_like_vanishing_shows_in_heatmap_rows():
+    h = make_history(8, 1000, vanishing=0.7)
+    fig = gradient_heatmap(h, NAMES)
+    hm = fig.data[0]
+    z = np.asarray(hm.z, dtype=float)
+    assert z.shape[0] == 8 and z.shape[1] <= 200
+    row_means = np.nanmean(z, axis=1)
+    assert np.all(np.diff(row_means) > 0.5)  # log10 norm grows toward the output
+    assert list(hm.y) == NAMES and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_heatmap_interpolates_layers_on_a_shared_grid():
+    h = History(2)
+    for s in range(0, 1001, 10):
+        h.layers["grad_norm"][0].append(s, 1e-3)
+    for s in range(500, 1001, 50):
+        h.layers["grad_norm"][1].append(s, 1e-1)
+    z = np.asarray(gradient_heatmap(h).data[0].z, dtype=float)
+    x = np.asarray(gradient_heatmap(h).data[0].x, dtype=float)
+    np.testing.assert_allclose(z[0], -3, atol=1e-5)
+    assert np.isnan(z[1][x < 500]).all() and np.allclose(z[1][x >= 500], -1, atol=1e-5)
+
+
+def test_update_ratio_reference_line_at_1e3():
+    fig = update_ratios(make_history(3, 500), NAMES[:3])
+    assert fig.layout.yaxis.type == "log"
+    ref = [t for t in fig.data if t.name == "1e-3 reference"][0]
+    assert list(ref.y) == [1e-3, 1e-3]
+    assert any("1e-3" in t for t in annotation_texts(fig))
+
+
+def test_long_histories_are_downsampled_per_line():
+    h = make_history(17, 4000, stats_every=1, eval_every=1000, hist_every=4000)
+    fig = gradient_norms(h)
+    assert all(len(t.x) <= 2400 // 17 + 1 for t in fig.data)
+
+
+def test_empty_and_nonpositive_values():
+    for build in (gradient_norms, gradient_heatmap, update_ratios):
+        assert_empty_state(build(None))
+        assert_empty_state(build(History(3)))
+    h = History(2)
+    h.layers["grad_norm"][0].append(1, 0.0)
+    h.layers["grad_norm"][0].append(2, float("nan"))
+    h.layers["update_ratio"][1].append(1, -1.0)
+    for build in (gradient_norms, gradient_heatmap, update_ratios):
+        build(h).to_json()
