@@ -105,27 +105,34 @@ def render_data(config: C.PlaygroundConfig, on_regenerate) -> None:
             key=W.key("data.features"),
             format_func=FEATURE_LABELS.get,
         )
-    cols = st.columns([3, 2])
-    cols[0].number_input("Seed", 0, 2**31 - 1, key=W.key("data.seed"))
-    cols[1].button("Regenerate", on_click=on_regenerate, help="New data with a new random seed")
+    st.number_input("Seed", 0, 2**31 - 1, key=W.key("data.seed"))
+    st.button(
+        "Regenerate data",
+        icon=":material/refresh:",
+        on_click=on_regenerate,
+        help="New data with a new random seed",
+        width="stretch",
+    )
     st.checkbox("Standardize inputs", key=W.key("data.standardize"))
 
 
 def render_network(config: C.PlaygroundConfig) -> None:
     n = len(config.network.hidden)
-    cols = st.columns([2, 1, 1])
-    cols[0].markdown(f"**{n} hidden layer{'s' if n != 1 else ''}**")
-    cols[1].button(
-        "＋",
+    st.markdown(f"**{n} hidden layer{'s' if n != 1 else ''}**")
+    cols = st.columns(2)
+    cols[0].button(
+        "Add layer",
         key="add_layer",
-        help="Add a hidden layer",
+        icon=":material/add:",
+        help="Add a hidden layer (a copy of the last one)",
         on_click=W.add_layer,
         args=(st.session_state, C.MAX_HIDDEN_LAYERS),
         disabled=n >= C.MAX_HIDDEN_LAYERS,
     )
-    cols[2].button(
-        "－",
+    cols[1].button(
+        "Remove",
         key="remove_layer",
+        icon=":material/remove:",
         help="Remove the last hidden layer",
         on_click=W.remove_layer,
         args=(st.session_state,),
@@ -158,7 +165,7 @@ def _render_layer(i: int) -> None:
         bottom = st.columns([3, 2])
         bottom[0].slider("Dropout", 0.0, 0.9, step=0.05, key=W.layer_key(i, "dropout"))
         bottom[1].checkbox("Batch norm", key=W.layer_key(i, "batch_norm"))
-        with st.popover("Layer kind", use_container_width=True):
+        with st.popover("Layer kind", width="stretch"):
             st.radio("Kind", C.LAYER_KINDS, key=W.layer_key(i, "kind"), horizontal=True)
             st.slider("Maxout pieces", 2, 8, key=W.layer_key(i, "maxout_pieces"))
 

@@ -27,7 +27,7 @@ def render(session: PlaygroundSession) -> None:
         file_name="backprop-playground-model.npz",
         mime="application/octet-stream",
         on_click="ignore",
-        use_container_width=True,
+        width="stretch",
         help="Weights and configuration in one .npz file (no pickle). Load it here again.",
     )
     st.download_button(
@@ -36,7 +36,7 @@ def render(session: PlaygroundSession) -> None:
         file_name="backprop-playground-config.json",
         mime="application/json",
         on_click="ignore",
-        use_container_width=True,
+        width="stretch",
     )
     st.download_button(
         "Download training history (.csv)",
@@ -44,7 +44,7 @@ def render(session: PlaygroundSession) -> None:
         file_name="backprop-playground-history.csv",
         mime="text/csv",
         on_click="ignore",
-        use_container_width=True,
+        width="stretch",
     )
     st.file_uploader(
         "Start from a saved model (.npz)",

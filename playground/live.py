@@ -21,13 +21,11 @@ def render_buttons(session: PlaygroundSession) -> None:
         key="play",
         type="primary",
         on_click=session.toggle,
-        use_container_width=True,
+        width="stretch",
     )
-    cols[1].button("Step", key="step", on_click=session.step, use_container_width=True)
-    cols[2].button(
-        "Step epoch", key="step_epoch", on_click=session.step_epoch, use_container_width=True
-    )
-    cols[3].button("Reset", key="reset", on_click=session.reset, use_container_width=True)
+    cols[1].button("Step", key="step", on_click=session.step, width="stretch")
+    cols[2].button("Step epoch", key="step_epoch", on_click=session.step_epoch, width="stretch")
+    cols[3].button("Reset", key="reset", on_click=session.reset, width="stretch")
     with cols[4]:
         views.render_title(session)
 

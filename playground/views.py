@@ -46,23 +46,23 @@ def render_notices(session: PlaygroundSession) -> None:
 
 def render_metrics(session: PlaygroundSession) -> None:
     trainer = session.trainer
-    snap = trainer.snapshot(light=True)
-    cols = st.columns(6)
-    cols[0].metric("Steps", f"{snap.step}")
-    cols[1].metric("Epoch", f"{snap.epoch}")
-    cols[2].metric("Train loss", _fmt(snap.train_loss))
-    cols[3].metric("Test loss", _fmt(snap.val_loss))
+    snap = trainer.snapshot()
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric("Steps", f"{snap.step:,}")
+    top[1].metric("Epoch", f"{snap.epoch:,}")
+    top[2].metric("Learning rate", f"{snap.learning_rate:.3g}")
+    bottom[0].metric("Train loss", _fmt(snap.train_loss))
+    bottom[1].metric("Test loss", _fmt(snap.val_loss))
     if snap.val_accuracy is not None:
-        cols[4].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
+        bottom[2].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
     else:
-        cols[4].metric("Batch loss", _fmt(snap.batch_loss))
-    cols[5].metric("Learning rate", f"{snap.learning_rate:.3g}")
+        bottom[2].metric("Batch loss", _fmt(snap.batch_loss))
     if session.running and session.steps_per_second:
         st.caption(f"Training at about {session.steps_per_second:,.0f} steps per second.")
 
 
 def render_run_status(session: PlaygroundSession) -> None:
-    snap = session.trainer.snapshot(light=True)
+    snap = session.trainer.snapshot()
     if snap.divergence.diverged:
         st.error(f"Training diverged: {snap.divergence.reason}")
     es = snap.early_stopping
@@ -105,7 +105,7 @@ def _render_image_predictions(session: PlaygroundSession) -> None:
 
 def render_loss(session: PlaygroundSession) -> None:
     log_y = st.toggle("Log-scale loss", key="log_loss")
-    snap = session.trainer.snapshot(light=True)
+    snap = session.trainer.snapshot()
     fig = charts.loss_curves(snap.history, snap.early_stopping, snap.divergence, log_y=log_y)
     _plot(fig, "loss_chart", "loss")
 
