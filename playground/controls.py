@@ -119,9 +119,10 @@ def render_data(config: C.PlaygroundConfig, on_regenerate) -> None:
 def render_network(config: C.PlaygroundConfig) -> None:
     n = len(config.network.hidden)
     st.markdown(f"**{n} hidden layer{'s' if n != 1 else ''}**")
-    cols = st.columns(2)
+    cols = st.columns(1)
     cols[0].button(
         "Add layer",
+        width="stretch",
         key="add_layer",
         icon=":material/add:",
         help="Add a hidden layer (a copy of the last one)",
@@ -129,8 +130,9 @@ def render_network(config: C.PlaygroundConfig) -> None:
         args=(st.session_state, C.MAX_HIDDEN_LAYERS),
         disabled=n >= C.MAX_HIDDEN_LAYERS,
     )
-    cols[1].button(
-        "Remove",
+    cols[0].button(
+        "Remove layer",
+        width="stretch",
         key="remove_layer",
         icon=":material/remove:",
         help="Remove the last hidden layer",
@@ -162,9 +164,8 @@ def _render_layer(i: int) -> None:
         top = st.columns([2, 3])
         top[0].number_input(f"Layer {i + 1} units", 1, C.MAX_UNITS, key=W.layer_key(i, "units"))
         top[1].selectbox("Activation", C.ACTIVATIONS, key=W.layer_key(i, "activation"))
-        bottom = st.columns([3, 2])
-        bottom[0].slider("Dropout", 0.0, 0.9, step=0.05, key=W.layer_key(i, "dropout"))
-        bottom[1].checkbox("Batch norm", key=W.layer_key(i, "batch_norm"))
+        st.slider("Dropout", 0.0, 0.9, step=0.05, key=W.layer_key(i, "dropout"))
+        st.checkbox("Batch norm", key=W.layer_key(i, "batch_norm"))
         with st.popover("Layer kind", width="stretch"):
             st.radio("Kind", C.LAYER_KINDS, key=W.layer_key(i, "kind"), horizontal=True)
             st.slider("Maxout pieces", 2, 8, key=W.layer_key(i, "maxout_pieces"))

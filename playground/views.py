@@ -146,12 +146,9 @@ def render_inspect(session: PlaygroundSession) -> None:
     with right:
         fig = charts.gradient_heatmap(snap.history, names)
         _plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
-    left, right = st.columns(2)
-    with left:
-        fig = charts.activation_distributions(snap.histograms, snap.layers)
-        _plot(fig, "activations_chart", "activations")
-    with right:
-        _plot(charts.weight_distributions(snap.history, names), "weights_chart", "weights")
+    fig = charts.activation_distributions(snap.histograms, snap.layers, cols=4)
+    _plot(fig, "activations_chart", "activations")
+    _plot(charts.weight_distributions(snap.history, names, cols=4), "weights_chart", "weights")
     left, right = st.columns(2)
     with left:
         _plot(charts.update_ratios(snap.history, names), "update_ratio_chart", "update_ratio")
