@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+from tests.e2e.server import ARTIFACTS
 
 METRICS_JS = """() => Object.fromEntries(
   [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
@@ -60,3 +63,10 @@ def exception_boxes(page) -> int:
 
 def plot_count(page) -> int:
     return page.locator(".js-plotly-plot").count()
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

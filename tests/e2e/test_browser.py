@@ -14,11 +14,11 @@ from tests.e2e.browser_helpers import (
     number,
     open_app,
     plot_count,
+    screenshot,
     steps,
     wait_idle,
     wait_until,
 )
-from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
 

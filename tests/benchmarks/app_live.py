@@ -1,0 +1,141 @@
+"""Drive the real app in headless Chromium and print live-view figures (not a timed test).
+
+    python -m tests.benchmarks.app_live [--seconds 10] [--json PATH]
+
+For the default page and the deep-sigmoid preset it reports: redraws per second seen in the
+browser (changes of the "Steps" metric), training steps per second, the time from pressing
+Pause to "Steps" freezing, and the server's CPU time per redraw.
+Targets: >= 5 redraws/s and >= 200 steps/s on the default page; Pause effective within 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.e2e.browser_helpers import click, open_app, steps, wait_idle, wait_until
+from tests.e2e.server import (
+    CHROMIUM_ARGS,
+    chromium_path,
+    free_port,
+    start_app,
+    stop_app,
+    wait_healthy,
+)
+
+SCENARIOS = {"default": "", "deep sigmoid": "?preset=vanishing_gradients"}
+TARGET_REDRAWS, TARGET_STEPS, TARGET_PAUSE = 5.0, 200.0, 0.5
+
+# Records (time, value) each time the "Steps" metric's text changes.
+OBSERVER_JS = """() => {
+  window.__steps = [];
+  const read = () => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+      const label = m.querySelector('[data-testid="stMetricLabel"]');
+      if (label && label.innerText.trim() === 'Steps') {
+        return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
+      }
+    }
+    return null;
+  };
+  let last = read();
+  new MutationObserver(() => {
+    const v = read();
+    if (v !== null && v !== last) { last = v; window.__steps.push([performance.now(), v]); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _changes(page) -> list[tuple[float, int]]:
+    raw = page.evaluate("() => window.__steps")
+    return [(t / 1000.0, int(v.replace(",", ""))) for t, v in raw]
+
+
+def measure(page, url: str, query: str, seconds: float, server: psutil.Process) -> dict:
+    open_app(page, url, query)
+    page.evaluate(OBSERVER_JS)
+    cpu0 = server.cpu_times()
+    click(page, "Play")
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
+    wait_until(lambda: steps(page) > 0, timeout=20)
+    time.sleep(seconds)
+    cpu1 = server.cpu_times()
+    changes = _changes(page)
+    pressed = page.evaluate("() => performance.now()") / 1000.0
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    time.sleep(1.5)
+    after = [t for t, _ in _changes(page) if t > pressed]
+    first, last = changes[0], changes[-1]
+    span = max(last[0] - first[0], 1e-9)
+    redraws = len(changes) - 1
+    cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    return {
+        "redraws_per_s": redraws / span,
+        "steps_per_s": (last[1] - first[1]) / span,
+        "pause_to_freeze_s": (max(after) - pressed) if after else 0.0,
+        "server_cpu_ms_per_redraw": 1000.0 * cpu / max(redraws, 1),
+        "server_cpu_share": cpu / seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "streamlit.log"
+    proc = start_app(port, log)
+    url = f"http://127.0.0.1:{port}"
+    results = {}
+    try:
+        wait_healthy(url, proc)
+        server = psutil.Process(proc.pid)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+            )
+            for name, query in SCENARIOS.items():
+                page = browser.new_page(viewport={"width": 1500, "height": 1100})
+                results[name] = measure(page, url, query, args.seconds, server)
+                page.close()
+            browser.close()
+    finally:
+        stop_app(proc)
+    _print(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+def _print(results: dict) -> None:
+    print(f"{'scenario':<14}{'redraws/s':>11}{'steps/s':>11}{'pause→freeze':>14}{'cpu/redraw':>12}")
+    for name, r in results.items():
+        print(
+            f"{name:<14}{r['redraws_per_s']:>11.1f}{r['steps_per_s']:>11.0f}"
+            f"{r['pause_to_freeze_s']:>13.2f}s{r['server_cpu_ms_per_redraw']:>10.0f}ms"
+        )
+    d = results["default"]
+    checks = [
+        ("redraws/s >= 5 (default)", d["redraws_per_s"] >= TARGET_REDRAWS),
+        ("steps/s >= 200 (default)", d["steps_per_s"] >= TARGET_STEPS),
+        (
+            "pause within 0.5 s (all)",
+            all(r["pause_to_freeze_s"] <= TARGET_PAUSE for r in results.values()),
+        ),
+    ]
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+
+
+if __name__ == "__main__":
+    main()
