@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from core.config import ConfigError  # noqa: E402
-from playground import controls, io_panel, live, views  # noqa: E402
+from playground import controls, io_panel, live, pacing, views  # noqa: E402
 from playground import widget_state as W  # noqa: E402
 from playground.data_source import load_for  # noqa: E402
 from playground.presets import load_preset  # noqa: E402
@@ -117,6 +117,7 @@ def _write_url(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Backprop Playground", page_icon="🧠", layout="wide")
+    pacing.freeze_startup_objects()
     session = _session()
     hidden = st.session_state.get(HIDDEN_KEY, ())
     _sync_config_from_widgets(session)

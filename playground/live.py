@@ -31,15 +31,16 @@ def render_buttons(session: PlaygroundSession) -> None:
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
-    fast = pacing.fast_interval() if session.running else None
-    slow = pacing.slow_interval() if session.running else None
+    running = session.running
     left, right = st.columns([5, 4], gap="medium")
     with right:
-        st.fragment(run_every=fast)(_fast_panel)(session)
+        st.fragment(run_every=pacing.fast_interval() if running else None)(_fast_panel)(session)
     with left:
-        st.fragment(run_every=slow)(_network_panel)(session)
+        interval = pacing.network_interval() if running else None
+        st.fragment(run_every=interval)(_network_panel)(session)
     if "charts" not in hidden:
-        st.fragment(run_every=slow)(_inspect_panel)(session)
+        interval = pacing.inspect_interval() if running else None
+        st.fragment(run_every=interval)(_inspect_panel)(session)
 
 
 def _fast_panel(session: PlaygroundSession) -> None:

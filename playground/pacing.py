@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import threading
 import time
 
 FAST_INTERVAL = 0.2  # seconds between live redraws when the server is idle
-SLOW_FACTOR = 5  # heavy charts redraw this many times less often
-TRAIN_BUDGET = 0.06  # seconds of training per tick when idle
+NETWORK_FACTOR = 5  # the network diagram redraws this many times less often
+INSPECT_FACTOR = 10  # the inspection charts even less often
+TRAIN_BUDGET = 0.03  # seconds of training per tick when idle
 MIN_TRAIN_BUDGET = 0.01
 MAX_INTERVAL = 3.0
 WINDOW = 3.0  # seconds of tick history that define the load
@@ -60,12 +62,29 @@ def fast_interval() -> float:
     return min(MAX_INTERVAL, FAST_INTERVAL * load_factor())
 
 
-def slow_interval() -> float:
-    return min(MAX_INTERVAL * SLOW_FACTOR, fast_interval() * SLOW_FACTOR)
+def network_interval() -> float:
+    return fast_interval() * NETWORK_FACTOR
+
+
+def inspect_interval() -> float:
+    return fast_interval() * INSPECT_FACTOR
 
 
 def train_budget() -> float:
     return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET / load_factor())
+
+
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Once per process: move the objects that exist after start-up (modules, Streamlit,
+    Plotly) out of the garbage collector's view, so its automatic collections stay short."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def reset() -> None:
