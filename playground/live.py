@@ -8,6 +8,8 @@ the rerun that redraws the page.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from playground import pacing, views
@@ -32,6 +34,7 @@ def render_buttons(session: PlaygroundSession) -> None:
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     running = session.running
+    session.tick_interval, session.paced_at = pacing.fast_interval(), time.monotonic()
     left, right = st.columns([5, 4], gap="medium")
     with right:
         st.fragment(run_every=pacing.fast_interval() if running else None)(_fast_panel)(session)
@@ -49,6 +52,8 @@ def _fast_panel(session: PlaygroundSession) -> None:
             session.tick(pacing.train_budget())
         if not session.running:  # early stopping or divergence ended the run
             st.rerun()
+        if pacing.should_repace(session.tick_interval, session.paced_at):
+            st.rerun()  # a full rerun hands the browser a new run_every
     views.render_metrics(session)
     views.render_run_status(session)
     views.render_output(session)

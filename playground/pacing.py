@@ -74,6 +74,18 @@ def train_budget() -> float:
     return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET / load_factor())
 
 
+REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
+
+
+def should_repace(interval_in_effect: float, paced_at: float, now: float | None = None) -> bool:
+    """True when the load moved the right interval far from the one the browser timer uses."""
+    now = time.monotonic() if now is None else now
+    if now - paced_at < REPACE_AFTER or interval_in_effect <= 0:
+        return False
+    ratio = fast_interval() / interval_in_effect
+    return ratio > 1.5 or ratio < 1 / 1.5
+
+
 _frozen = False
 
 

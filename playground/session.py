@@ -43,6 +43,8 @@ class PlaygroundSession:
     running: bool = False
     notices: list[Notice] = field(default_factory=list)
     steps_per_second: float = 0.0
+    tick_interval: float = 0.0  # run_every the browser currently uses (seconds)
+    paced_at: float = 0.0  # when that interval was set (time.monotonic)
 
     # --- building ---------------------------------------------------------------------------
 
