@@ -41,7 +41,7 @@ def _escape(text: str) -> str:
 
 def render_notices(session: PlaygroundSession) -> None:
     for notice in session.take_notices():
-        NOTICE_STYLE.get(notice.level, st.info)(notice.text)
+        NOTICE_STYLE.get(notice.level, st.info)(_escape(notice.text))
 
 
 def render_metrics(session: PlaygroundSession) -> None:
