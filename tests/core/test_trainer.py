@@ -1,0 +1,387 @@
+"""The training loop: steps and epochs, reshuffling, reproducibility, controls and telemetry."""
+
+import numpy as np
+import pytest
+
+from core.config import (
+    ConfigError,
+    EarlyStoppingConfig,
+    LayerConfig,
+    NetworkConfig,
+    OptimizerConfig,
+    PlaygroundConfig,
+)
+from core.data.dataset import Dataset
+from core.telemetry import HISTOGRAM_BINS
+from core.trainer import Trainer
+
+
+def blobs(n_train=40, n_test=40, seed=0, task="binary", n_in=2) -> Dataset:
+    """Two (or three) separable Gaussian clouds, standardised-ish."""
+    rng = np.random.default_rng(seed)
+    k = 3 if task == "multiclass" else 2
+    n = n_train + n_test
+    y = np.arange(n) % k
+    centres = rng.standard_normal((k, n_in)) * 2
+    X = centres[y] + 0.5 * rng.standard_normal((n, n_in))
+    if task == "regression":
+        yv = X[:, 0] * 0.5 + 0.1
+        return Dataset("reg", task, X[:n_train], yv[:n_train], X[n_train:], yv[n_train:], [])
+    names = [f"class {i}" for i in range(k)]
+    return Dataset(
+        "blobs",
+        task,
+        X[:n_train],
+        y[:n_train],
+        X[n_train:],
+        y[n_train:],
+        [],
+        names,
+        raw_train=X[:n_train],
+        raw_test=X[n_train:],
+    )
+
+
+def config(
+    hidden=(8, 8),
+    activation="tanh",
+    task="binary",
+    head=None,
+    batch=10,
+    opt="sgd",
+    lr=0.1,
+    seed=0,
+    **training,
+) -> PlaygroundConfig:
+    heads = {"binary": "sigmoid_bce", "multiclass": "softmax_ce", "regression": "linear_mse"}
+    cfg = PlaygroundConfig()
+    cfg.network = NetworkConfig(
+        hidden=[LayerConfig(units=u, activation=activation) for u in hidden],
+        task=task,
+        head=head or heads[task],
+        dtype="float64",
+    )
+    cfg.training.batch_size = batch
+    cfg.training.seed = seed
+    cfg.training.optimizer = OptimizerConfig(name=opt, learning_rate=lr)
+    for key, value in training.items():
+        setattr(cfg.training, key, value)
+    return cfg
+
+
+def params_copy(trainer: Trainer) -> dict:
+    return {k: v.copy() for k, v in trainer.network.params.items()}
+
+
+# --- steps, epochs, shuffling ---------------------------------------------------------------
+
+
+def test_steps_and_epoch_boundaries():
+    tr = Trainer(config(batch=10), blobs(n_train=25))  # batches of 10, 10, 5
+    tr.step()
+    tr.step()
+    assert (tr.step_count, tr.epoch) == (2, 0)
+    tr.step()
+    assert (tr.step_count, tr.epoch) == (3, 1)
+    tr.epoch_step()
+    assert (tr.step_count, tr.epoch) == (6, 2)
+    tr.step()
+    tr.epoch_step()  # finishes the current epoch only
+    assert (tr.step_count, tr.epoch) == (9, 3)
+    assert tr.run(seconds=60, max_steps=7) == 7
+    assert tr.step_count == 16
+    assert tr.run(seconds=0.0) >= 1  # at least one step, then the deadline
+
+
+def test_each_epoch_sees_every_point_once_in_a_new_order():
+    ds = blobs(n_train=30)
+    tr = Trainer(config(batch=7), ds)
+    seen: list[np.ndarray] = []
+    original = tr.network.loss
+
+    def recording_loss(X, y, training=True):
+        if training:
+            seen.append(X.copy())
+        return original(X, y, training)
+
+    tr.network.loss = recording_loss
+    tr.epoch_step()
+    tr.epoch_step()
+    assert [len(b) for b in seen] == [7, 7, 7, 7, 2] * 2
+    first, second = np.concatenate(seen[:5]), np.concatenate(seen[5:])
+    key = np.lexsort(ds.X_train.T)
+    for epoch in (first, second):
+        np.testing.assert_array_equal(epoch[np.lexsort(epoch.T)], ds.X_train[key])
+    assert not np.array_equal(first, second)  # reshuffled
+
+
+def test_same_config_and_seed_is_bit_identical():
+    def train(seed):
+        tr = Trainer(config(seed=seed, opt="adam", lr=0.01, eval_every=7), blobs())
+        tr.run(seconds=60, max_steps=60)
+        return tr
+
+    a, b, c = train(3), train(3), train(4)
+    for k in a.network.params:
+        np.testing.assert_array_equal(a.network.params[k], b.network.params[k])
+    np.testing.assert_array_equal(
+        a.history.run["batch_loss"].values, b.history.run["batch_loss"].values
+    )
+    np.testing.assert_array_equal(
+        a.history.run["val_loss"].values, b.history.run["val_loss"].values
+    )
+    assert not np.array_equal(a.network.params["0.W"], c.network.params["0.W"])
+
+
+def test_task_mismatch_is_a_config_error():
+    with pytest.raises(ConfigError, match="network.task"):
+        Trainer(config(task="multiclass"), blobs(task="binary"))
+
+
+# --- controls -------------------------------------------------------------------------------
+
+
+def test_learning_rate_change_mid_run_keeps_weights_and_state():
+    tr = Trainer(config(opt="momentum", lr=0.05), blobs())
+    tr.run(seconds=60, max_steps=20)
+    before, velocity = (
+        params_copy(tr),
+        {k: v["velocity"].copy() for k, v in tr.optimizer.state.items()},
+    )
+    tr.set_learning_rate(0.2)
+    assert tr.step_count == 20
+    for k, v in before.items():
+        np.testing.assert_array_equal(tr.network.params[k], v)
+    for k, v in velocity.items():
+        np.testing.assert_array_equal(tr.optimizer.state[k]["velocity"], v)
+    assert tr.history.events[-1]["kind"] == "lr_change" and tr.history.events[-1]["step"] == 20
+    tr.step()
+    assert tr.history.run["learning_rate"].last() == 0.2
+    assert tr.snapshot().learning_rate == 0.2
+    with pytest.raises(ConfigError):
+        tr.set_learning_rate(-1.0)
+
+
+def test_divergence_stops_with_a_reason_and_finite_weights():
+    cfg = config(hidden=(16, 16), activation="relu", task="regression", lr=10.0, batch=40)
+    ds = blobs(task="regression")
+    ds.y_train = ds.y_train * 1e3
+    tr = Trainer(cfg, ds)
+    tr.run(seconds=60, max_steps=500)
+    assert tr.stopped
+    assert tr.stop_reason.startswith("diverged at step ")
+    assert "smaller learning rate" in tr.stop_reason
+    snap = tr.snapshot()
+    assert snap.divergence.diverged and snap.divergence.step == tr.step_count + 1
+    assert str(snap.divergence.step) in tr.stop_reason
+    assert all(np.isfinite(v).all() for v in tr.network.params.values())
+    steps = tr.step_count
+    tr.step()
+    assert tr.run(seconds=60, max_steps=10) == 0 and tr.step_count == steps
+    assert tr.history.events[-1]["kind"] == "diverged"
+
+
+def test_frozen_blocks_get_no_updates():
+    cfg = config(hidden=(8, 8))
+    cfg.network.frozen = [0, 2]
+    tr = Trainer(cfg, blobs())
+    before = params_copy(tr)
+    tr.run(seconds=60, max_steps=30)
+    for k in ("0.W", "0.b", "2.W", "2.b"):
+        np.testing.assert_array_equal(tr.network.params[k], before[k])
+    assert not np.array_equal(tr.network.params["1.W"], before["1.W"])
+    assert set(tr.optimizer.state) <= {"1.W", "1.b"}
+
+
+def test_l2_shrinks_weights_and_l1_zeroes_them():
+    def weight_norm(tr):
+        return sum(np.linalg.norm(tr.network.params[b.weight_key]) for b in tr.network.blocks)
+
+    runs = {}
+    for name, reg in {"none": {}, "l2": {"l2": 0.05}, "l1": {"l1": 0.01}}.items():
+        tr = Trainer(config(lr=0.1), blobs())
+        tr.set_regularization(**reg)
+        tr.run(seconds=60, max_steps=300)
+        runs[name] = tr
+    assert weight_norm(runs["l2"]) < 0.8 * weight_norm(runs["none"])
+    assert weight_norm(runs["l1"]) < weight_norm(runs["none"])
+    assert runs["l2"].history.events[0]["kind"] == "regularization"
+
+
+def test_max_norm_caps_every_unit():
+    tr = Trainer(config(lr=0.5), blobs())
+    tr.set_regularization(max_norm=0.5)
+    tr.run(seconds=60, max_steps=50)
+    for b in tr.network.blocks:
+        cols = np.linalg.norm(tr.network.params[b.weight_key], axis=0)
+        assert cols.max() <= 0.5 + 1e-9
+
+
+def test_gradient_clipping_bounds_the_update():
+    tr = Trainer(config(lr=0.1), blobs())
+    tr.set_regularization(grad_clip=1e-3)
+    before = params_copy(tr)
+    tr.step()
+    moved = np.sqrt(sum(np.sum((tr.network.params[k] - v) ** 2) for k, v in before.items()))
+    assert 0 < moved <= 0.1 * 1e-3 * (1 + 1e-9)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    es = EarlyStoppingConfig(enabled=True, patience=2, min_delta=1.0, restore_best=True)
+    cfg = config(lr=0.1, eval_every=5, early_stopping=es)
+    reference = Trainer(cfg, blobs())
+    reference.run(seconds=60, max_steps=5)  # the first evaluation (step 5) is the best
+    tr = Trainer(config(lr=0.1, eval_every=5, early_stopping=es), blobs())
+    tr.run(seconds=60, max_steps=100)
+    assert tr.stopped and tr.step_count == 15
+    assert tr.stop_reason.startswith("early stopping at step 15")
+    st = tr.snapshot().early_stopping
+    assert st.stopped and st.restored and st.best_step == 5 and st.evals_since_best == 2
+    for k, v in reference.network.params.items():
+        np.testing.assert_array_equal(tr.network.params[k], v)
+
+
+def test_plateau_schedule_cuts_the_rate_on_flat_validation_loss():
+    cfg = config(lr=1e-6, eval_every=1)
+    cfg.training.schedule.name = "plateau"
+    cfg.training.schedule.plateau_patience = 1
+    cfg.training.schedule.min_lr = 0.0
+    tr = Trainer(cfg, blobs())
+    tr.run(seconds=60, max_steps=40)
+    assert tr.lr < 1e-6
+    assert any(e["kind"] == "lr_plateau" for e in tr.history.events)
+
+
+# --- telemetry ------------------------------------------------------------------------------
+
+
+def test_history_stays_bounded_after_many_steps():
+    tr = Trainer(config(hidden=(4,), stats_every=1, histogram_every=1, eval_every=1), blobs())
+    tr.run(seconds=120, max_steps=4500)
+    h = tr.history
+    assert tr.step_count == 4500
+    for series in list(h.run.values()) + [s for per in h.layers.values() for s in per]:
+        assert len(series) <= series.capacity
+    assert len(h.run["batch_loss"]) > 1000
+    assert h.run["batch_loss"].steps[-1] == 4500
+    assert len(h.histograms) <= h.histograms.capacity
+    assert h.nbytes() < 20_000_000
+
+
+def test_snapshot_fields_are_populated_and_copied():
+    tr = Trainer(config(hidden=(8, 8), activation="tanh", histogram_every=10), blobs())
+    tr.run(seconds=60, max_steps=12)
+    snap = tr.snapshot()
+    assert snap.step == 12 and snap.epoch == 3
+    assert snap.learning_rate == 0.1
+    for v in (snap.batch_loss, snap.train_loss, snap.val_loss):
+        assert v is not None and np.isfinite(v) and v > 0
+    assert 0 <= snap.train_accuracy <= 1 and 0 <= snap.val_accuracy <= 1
+    assert [s.name for s in snap.layers] == [b.name for b in tr.network.blocks]
+    for s in snap.layers:
+        for v in (s.weight_norm, s.grad_norm, s.grad_mean_abs, s.update_ratio, s.act_std):
+            assert np.isfinite(v) and v > 0
+    assert snap.layers[0].saturated_frac is not None and snap.layers[0].dead_frac is None
+    assert len(snap.weights) == len(tr.network.blocks)
+    W, b = snap.weights[0]
+    W[...] = 123.0
+    assert not np.any(tr.network.params["0.W"] == 123.0)
+    assert snap.histogram_step == 11 and len(snap.histograms) == 3
+    h = snap.histograms[1]
+    for hist in (h.weights, h.activations, h.gradients):
+        assert len(hist.counts) == HISTOGRAM_BINS and len(hist.edges) == HISTOGRAM_BINS + 1
+    assert h.weights.counts.sum() == tr.network.params["1.W"].size
+    assert h.activations.edges[0] == -1.0 and h.activations.edges[-1] == 1.0  # tanh range
+    assert not snap.early_stopping.stopped and not snap.divergence.diverged
+    assert len(snap.history.layers["grad_norm"][0]) == 3  # steps 1, 6, 11 (stats_every 5)
+
+
+def test_update_ratio_matches_the_sgd_step():
+    tr = Trainer(config(lr=0.1, stats_every=1), blobs())
+    W0 = tr.network.params["1.W"].copy()
+    tr.step()
+    W1, G = tr.network.params["1.W"], tr.network.grads["1.W"]
+    s = tr.snapshot().layers[1]
+    assert s.update_ratio == pytest.approx(np.linalg.norm(W1 - W0) / np.linalg.norm(W1))
+    assert s.update_ratio == pytest.approx(0.1 * np.linalg.norm(G) / np.linalg.norm(W1))
+    assert s.grad_mean_abs == pytest.approx(np.abs(G).mean())
+    a = tr.network.blocks[1].last_output
+    assert s.act_mean == pytest.approx(a.mean()) and s.act_std == pytest.approx(a.std())
+    assert s.saturated_frac == pytest.approx(np.mean(np.abs(a) >= 0.95))
+
+
+def test_dead_relu_fraction():
+    tr = Trainer(config(hidden=(16,), activation="relu", stats_every=1), blobs())
+    tr.network.params["0.b"][:5] = -1e3  # five units can never fire
+    tr.step()
+    s = tr.snapshot().layers[0]
+    assert s.saturated_frac is None
+    a = tr.network.blocks[0].last_output
+    assert s.dead_frac == pytest.approx(np.mean(np.all(a <= 0, axis=0)))
+    assert s.dead_frac >= 5 / 16
+
+
+def test_vanishing_gradients_are_visible_in_a_deep_sigmoid_net():
+    tr = Trainer(config(hidden=(8,) * 10, activation="sigmoid", stats_every=1), blobs())
+    tr.step()
+    norms = [s.grad_norm for s in tr.snapshot().layers]
+    assert len(norms) == 11
+    assert norms[0] < 1e-3 * norms[-1]
+
+
+def test_evaluate_multiclass_and_regression():
+    tr = Trainer(config(task="multiclass"), blobs(task="multiclass"))
+    ev = tr.evaluate()
+    assert set(ev) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+    assert 0 <= ev["val_accuracy"] <= 1
+    reg = Trainer(config(task="regression"), blobs(task="regression"))
+    ev = reg.evaluate()
+    assert ev["val_accuracy"] is None and ev["val_loss"] > 0
+
+
+def test_evaluate_agrees_with_the_network():
+    ds = blobs(n_train=60, n_test=50)
+    tr = Trainer(config(lr=0.3), ds)
+    tr.run(seconds=60, max_steps=20)
+    ev = tr.evaluate()
+    net = tr.network
+    assert ev["val_loss"] == pytest.approx(net.loss(ds.X_test, ds.y_test, False))
+    assert ev["train_loss"] == pytest.approx(net.loss(ds.X_train, ds.y_train, False))
+    predicted = (net.predict(ds.X_test)[:, 0] > 0.5).astype(int)
+    assert ev["val_accuracy"] == pytest.approx(np.mean(predicted == ds.y_test))
+
+
+def test_neuron_outputs_go_through_the_dataset_transform():
+    ds = blobs()
+    ds.transform_fn = lambda raw: raw * 2.0
+    tr = Trainer(config(hidden=(8, 4)), ds)
+    grid = np.array([[0.0, 0.5], [1.0, -1.0], [2.0, 2.0]])
+    outs = tr.neuron_outputs(grid)
+    assert [o.shape for o in outs] == [(3, 8), (3, 4), (3, 1)]
+    expected = tr.network.neuron_outputs(grid * 2.0)
+    for a, b in zip(outs, expected, strict=True):
+        np.testing.assert_allclose(a, b)
+
+
+def test_batched_layer_stats_match_direct_values_across_batch_size_changes():
+    # 25 points in batches of 10, 10, 5: the batch size changes inside one run
+    tr = Trainer(config(hidden=(6,), activation="relu", batch=10, stats_every=1), blobs(n_train=25))
+    recorded = []
+    step = tr.optimizer.step
+
+    def recording_step(params, grads, lr, keys):
+        step(params, grads, lr, keys)
+        W, G = tr.network.params["0.W"], tr.network.grads["0.W"]
+        a = tr.network.blocks[0].last_output
+        dead = np.mean(np.all(a <= 0, axis=0))
+        recorded.append((np.linalg.norm(W), np.linalg.norm(G), a.mean(), a.std(), dead))
+
+    tr.optimizer.step = recording_step
+    tr.run(seconds=60, max_steps=8)
+    layers = tr.history.layers
+    got = [
+        layers[m][0].values
+        for m in ("weight_norm", "grad_norm", "act_mean", "act_std", "dead_frac")
+    ]
+    np.testing.assert_allclose(np.array(got).T, np.array(recorded), rtol=1e-9, atol=1e-12)
+    assert layers["weight_norm"][0].steps.tolist() == list(range(1, 9))
