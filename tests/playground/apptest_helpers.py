@@ -37,4 +37,5 @@ def session(at: AppTest):
 
 
 def messages(at: AppTest) -> str:
-    return " ".join(str(m.value) for m in [*at.info, *at.warning, *at.error])
+    """The text of every notice as a reader sees it (Markdown escapes removed)."""
+    return " ".join(str(m.value) for m in [*at.info, *at.warning, *at.error]).replace("\\", "")
