@@ -63,6 +63,9 @@ def start_app(port: int, log_path: Path, extra_env: dict | None = None) -> subpr
     ]
     log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
     env = {**os.environ, **(extra_env or {})}
+    shared = ROOT.parent / "shared" / "data"
+    if "BACKPROP_PLAYGROUND_DATA" not in env and (shared / "mnist").is_dir():
+        env["BACKPROP_PLAYGROUND_DATA"] = str(shared)  # the real MNIST test files, offline
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
@@ -70,7 +73,7 @@ def chromium_path() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         raise RuntimeError(
-            "Debian's chromium is required for the browser tests (scripts/install_browser.sh)"
+            "Debian chromium is needed for browser tests: run scripts/install_system_packages.sh"
         )
     return path
 

@@ -103,3 +103,14 @@ def test_digits_preset_shows_image_charts(page, app_url):
     time.sleep(1.0)
     assert exception_boxes(page) == 0
     screenshot(page, "06_digits")
+
+
+def test_mnist_link_trains_on_real_images(page, app_url):
+    open_app(page, app_url, "?data.dataset=mnist&data.mnist_subset=1000&network.hidden=32:relu")
+    assert exception_boxes(page) == 0
+    click(page, "Step epoch")
+    wait_until(lambda: steps(page) > 0, timeout=30)
+    wait_idle(page)
+    time.sleep(1.0)
+    assert page.get_by_text("Sample predictions", exact=False).count() >= 1
+    screenshot(page, "07_mnist")

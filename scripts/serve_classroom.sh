@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Serve the playground to a classroom: P app processes behind nginx with sticky sessions.
+#
+#   scripts/serve_classroom.sh [P]        # default P=2; stop with scripts/stop_classroom.sh
+#
+# App processes listen on 127.0.0.1:FIRST_APP_PORT.. (default 8601..), nginx on LISTEN
+# (default 127.0.0.1:8600). Everything (pids, logs, the rendered nginx.conf) goes to
+# RUN_DIR (default /tmp/backprop-classroom). Environment overrides: LISTEN, LISTEN_PORT,
+# FIRST_APP_PORT, RUN_DIR, NGINX_BIN (default /usr/sbin/nginx).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+P=${1:-2}
+LISTEN_PORT=${LISTEN_PORT:-8600}
+LISTEN=${LISTEN:-127.0.0.1:$LISTEN_PORT}
+FIRST_APP_PORT=${FIRST_APP_PORT:-$((LISTEN_PORT + 1))}
+RUN_DIR=${RUN_DIR:-/tmp/backprop-classroom}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+PY=.venv/bin/python
+
+case "$P" in '' | *[!0-9]* | 0) echo "usage: $0 [number of app processes >= 1]" >&2; exit 2 ;; esac
+[ -x "$NGINX_BIN" ] || { echo "nginx not found at $NGINX_BIN (apt-get install nginx)" >&2; exit 1; }
+[ -x "$PY" ] || { echo "no $PY: run scripts/setup.sh first" >&2; exit 1; }
+if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid")" 2>/dev/null; then
+    echo "already running (RUN_DIR=$RUN_DIR): scripts/stop_classroom.sh first" >&2
+    exit 1
+fi
+mkdir -p "$RUN_DIR/tmp"
+trap 'echo "failed: stopping what was started" >&2; RUN_DIR="$RUN_DIR" bash scripts/stop_classroom.sh' ERR
+rm -f "$RUN_DIR"/app-*.pid "$RUN_DIR/ports"
+
+wait_healthy() {  # url seconds
+    "$PY" - "$1" "$2" <<'EOF'
+import sys, time, urllib.request
+url, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+while time.monotonic() < deadline:
+    try:
+        with opener.open(url + "/_stcore/health", timeout=2) as r:
+            if r.status == 200:
+                sys.exit(0)
+    except OSError:
+        time.sleep(0.3)
+sys.exit(f"{url} did not become healthy")
+EOF
+}
+
+servers=""
+for i in $(seq 0 $((P - 1))); do
+    port=$((FIRST_APP_PORT + i))
+    # No file watcher: a served app must not reload modules under running sessions.
+    STREAMLIT_SERVER_FILE_WATCHER_TYPE=none setsid "$PY" -m streamlit run playground/app.py --server.port "$port" \
+        --server.address 127.0.0.1 --server.headless true \
+        >"$RUN_DIR/app-$port.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/app-$port.pid"
+    echo "$port" >>"$RUN_DIR/ports"
+    servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
+done
+for port in $(cat "$RUN_DIR/ports"); do
+    wait_healthy "http://127.0.0.1:$port" 90
+done
+
+printf '%s' "$servers" >"$RUN_DIR/upstream_servers"
+sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" \
+    -e "/^@UPSTREAM_SERVERS@$/{r $RUN_DIR/upstream_servers" -e "d}" \
+    deploy/nginx.conf.template >"$RUN_DIR/nginx.conf"
+nginx_args=(-p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log")
+env -u NGINX "$NGINX_BIN" -t -q "${nginx_args[@]}"
+env -u NGINX "$NGINX_BIN" "${nginx_args[@]}" </dev/null  # daemonizes; its pid file is $RUN_DIR/nginx.pid
+wait_healthy "http://$LISTEN" 30
+
+echo "Backprop Playground for a classroom: http://$LISTEN  ($P app processes:" \
+    "$(tr '\n' ' ' <"$RUN_DIR/ports"| sed 's/ $//'); run dir $RUN_DIR)"
