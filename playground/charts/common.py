@@ -9,6 +9,7 @@ template alone is ~6.5 KB of JSON per figure).
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import struct
 import zlib
@@ -93,18 +94,18 @@ def downsample(
     n = len(steps)
     if n <= max_points:
         return steps, values
-    if how == "mean":
+    if how == "mean":  # n > max_points: every bucket holds at least one pair
         bounds = np.linspace(0, n, max_points + 1).astype(int)
-        x = np.array([steps[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
-        y = np.array([_nanmean(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+        starts, sizes = bounds[:-1], np.diff(bounds)
+        x = np.add.reduceat(steps, starts) / sizes
+        ok = np.isfinite(values)
+        total = np.add.reduceat(np.where(ok, values, 0.0), starts)
+        count = np.add.reduceat(ok.astype(np.int64), starts)
+        y = np.full(len(starts), np.nan)
+        np.divide(total, count, out=y, where=count > 0)
         return x, y
     idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
     return steps[idx], values[idx]
-
-
-def _nanmean(a: np.ndarray) -> float:
-    ok = np.isfinite(a)
-    return float(a[ok].mean()) if ok.any() else np.nan
 
 
 def positive_or_nan(values: np.ndarray) -> np.ndarray:
@@ -201,17 +202,43 @@ def diverging_index(values: np.ndarray, scale: float | None = None) -> np.ndarra
     v = np.nan_to_num(np.asarray(values, dtype=np.float64))
     s = float(np.max(np.abs(v))) if scale is None else float(scale)
     t = np.clip(v / s, -1.0, 1.0) if s > 0 else np.zeros_like(v)
+    return _levels(t)
+
+
+def diverging_index_each(maps: np.ndarray) -> np.ndarray:
+    """`diverging_index` of each map along the first axis, each on its own scale max |v|."""
+    v = np.nan_to_num(np.asarray(maps, dtype=np.float64))
+    s = np.abs(v).reshape(len(v), -1).max(axis=1, initial=0.0)
+    s = s.reshape((-1,) + (1,) * (v.ndim - 1))
+    t = np.clip(np.divide(v, s, out=np.zeros_like(v), where=s > 0), -1.0, 1.0)
+    return _levels(t)
+
+
+def _levels(t: np.ndarray) -> np.ndarray:
+    """t in [-1, 1] -> palette index round((t + 1) / 2 * (levels - 1))."""
     return np.round((t + 1) / 2 * (DIVERGING_LEVELS - 1)).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=1)
+def _diverging_palette() -> np.ndarray:
+    palette = diverging_rgb(np.linspace(-1.0, 1.0, DIVERGING_LEVELS))
+    palette.flags.writeable = False
+    return palette
 
 
 def diverging_palette() -> np.ndarray:
     """(DIVERGING_LEVELS, 3) uint8 colours from orange through near-white to blue."""
-    return diverging_rgb(np.linspace(-1.0, 1.0, DIVERGING_LEVELS))
+    return _diverging_palette().copy()
 
 
 def diverging_png_uri(values: np.ndarray, scale: float | None = None) -> str:
     """A map on the orange-white-blue scale as a compact palette PNG data URI."""
-    return png_uri(png_indexed(diverging_index(values, scale), diverging_palette()))
+    return diverging_index_uri(diverging_index(values, scale))
+
+
+def diverging_index_uri(index: np.ndarray) -> str:
+    """Palette indices from `diverging_index` as a palette PNG data URI."""
+    return png_uri(png_indexed(index, _diverging_palette()))
 
 
 def png_uri(data: bytes) -> str:
@@ -224,9 +251,109 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return png_uri(png_bytes(rgb))
 
 
-# --- layout ---------------------------------------------------------------------------------------
+# --- figures from plain dicts ---------------------------------------------------------------------
+# Figures are built as plain dicts ({"data": [trace dicts], "layout": {...}}) and wrapped without
+# Plotly's per-property validation, which costs ~1 ms per trace or layout update and ~90 ms per
+# make_subplots call. The dicts hold exactly what the validated API produced (named colour
+# scales are expanded, see `colorscale`): tests/playground/test_charts_validity.py checks that.
+TEMPLATE = LEAN_WHITE.to_plotly_json()
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A go.Figure over trace and layout dicts, skipping property validation."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _colorscale(name: str) -> tuple:
+    scale = go.layout.Coloraxis(colorscale=name).to_plotly_json()["colorscale"]
+    return tuple((float(pos), color) for pos, color in scale)
+
+
+def colorscale(name: str) -> list[list]:
+    """A named Plotly colour scale as the [[position, colour], ...] list validation gives."""
+    return [list(stop) for stop in _colorscale(name)]
+
+
+def axis_id(n: int) -> str:
+    """Subplot n's axis suffix: '' for the first, then '2', '3', ..."""
+    return "" if n == 1 else str(n)
+
+
+def subplot_grid(
+    rows: int,
+    cols: int,
+    *,
+    horizontal_spacing: float = 0.2,
+    vertical_spacing: float = 0.3,
+    row_heights: list[float] | None = None,
+    titles: list[str] | None = None,
+    title_size: int = 16,
+) -> dict:
+    """Layout dict of a make_subplots grid (top-left start): per cell, numbered row by row,
+    xaxis{n} / yaxis{n} anchored to each other with their domains, and one annotation per
+    non-empty title centred above its cell. Same arithmetic as plotly.subplots.make_subplots:
+    width = (1 - hs (cols - 1)) / cols, height_r = (1 - vs (rows - 1)) h_r / sum h."""
+    widths = [(1.0 - horizontal_spacing * (cols - 1)) / cols] * cols
+    if row_heights is None:
+        heights = [(1.0 - vertical_spacing * (rows - 1)) / rows] * rows
+    else:
+        total = float(sum(row_heights))
+        heights = [(1.0 - vertical_spacing * (rows - 1)) * (h / total) for h in row_heights]
+        heights = heights[::-1]  # bottom row first, as the domains below count up from 0
+    layout: dict = {}
+    annotations = []
+    titles = list(titles or [])
+    for r in range(rows):
+        up = rows - 1 - r  # rows below this one
+        y0 = sum(heights[:up]) + up * vertical_spacing
+        y_domain = [_clamp_unit(y0), _clamp_unit(y0 + heights[-1 - r])]
+        for c in range(cols):
+            x0 = sum(widths[:c]) + c * horizontal_spacing
+            n = r * cols + c + 1
+            x_domain = [x0, x0 + widths[c]]
+            layout[f"xaxis{axis_id(n)}"] = {"anchor": f"y{axis_id(n)}", "domain": x_domain}
+            layout[f"yaxis{axis_id(n)}"] = {"anchor": f"x{axis_id(n)}", "domain": y_domain}
+            title = titles[n - 1] if n <= len(titles) else ""
+            if title:
+                annotations.append(
+                    {
+                        "y": y_domain[1],
+                        "xref": "paper",
+                        "x": sum(x_domain) / 2.0,
+                        "yref": "paper",
+                        "text": title,
+                        "showarrow": False,
+                        "font": {"size": title_size},
+                        "xanchor": "center",
+                        "yanchor": "bottom",
+                    }
+                )
+    if annotations:
+        layout["annotations"] = annotations
+    return layout
+
+
+def _clamp_unit(v: float) -> float:
+    """make_subplots' rounding: domain ends a hair outside [0, 1] snap onto it."""
+    return 0.0 if -0.01 < v < 0.0 else 1.0 if 1.0 < v < 1.01 else v
+
+
+def on_axes(trace: dict, n: int) -> dict:
+    """The trace placed on subplot n (as add_trace(row=, col=) does)."""
+    trace["xaxis"] = f"x{axis_id(n)}"
+    trace["yaxis"] = f"y{axis_id(n)}"
+    return trace
+
+
+def axes(layout: dict, letter: str) -> list[dict]:
+    """All x or y axis dicts of a layout (what update_xaxes / update_yaxes would touch)."""
+    prefix = f"{letter}axis"
+    return [v for k, v in layout.items() if k == prefix or k.removeprefix(prefix).isdigit()]
+
+
 def style(
-    fig: go.Figure,
+    layout: dict | None = None,
     *,
     title: str | None = None,
     height: int = 320,
@@ -234,21 +361,21 @@ def style(
     legend: bool = True,
     legend_side: bool = False,
     margin: dict | None = None,
-) -> go.Figure:
-    """Apply the shared defaults: lean white template, fixed height, small margins, uirevision
-    (so zoom and legend clicks survive redraws). Legend on top, or at the right (legend_side)."""
+) -> dict:
+    """The shared layout defaults added to `layout` (in place, returned): lean white template,
+    fixed height, small margins, uirevision (so zoom and legend clicks survive redraws),
+    legend on top or at the right (legend_side)."""
+    layout = {} if layout is None else layout
     top = 34 if title else 24
-    fig.update_layout(
-        template=LEAN_WHITE,
-        height=height,
-        margin=margin or {"l": 50, "r": 12, "t": top, "b": 36},
-        uirevision=uirevision,
-        showlegend=legend,
-        legend=SIDE_LEGEND if legend_side else TOP_LEGEND,
-    )
+    layout["template"] = TEMPLATE
+    layout["height"] = height
+    layout["margin"] = margin or {"l": 50, "r": 12, "t": top, "b": 36}
+    layout["uirevision"] = uirevision
+    layout["showlegend"] = legend
+    layout["legend"] = SIDE_LEGEND if legend_side else TOP_LEGEND
     if title:
-        fig.update_layout(title={"text": title, "x": 0.01, "y": 0.98, "font": {"size": 14}})
-    return fig
+        layout["title"] = {"text": title, "x": 0.01, "y": 0.98, "font": {"size": 14}}
+    return layout
 
 
 def empty_figure(
@@ -259,33 +386,34 @@ def empty_figure(
     uirevision: str = "chart",
 ) -> go.Figure:
     """A valid figure with a friendly centred note instead of data."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 13, "color": MUTED},
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return style(fig, title=title, height=height, uirevision=uirevision, legend=False)
+    text = {
+        "text": message,
+        "x": 0.5,
+        "y": 0.5,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "font": {"size": 13, "color": MUTED},
+    }
+    layout = {"annotations": [text], "xaxis": {"visible": False}, "yaxis": {"visible": False}}
+    style(layout, title=title, height=height, uirevision=uirevision, legend=False)
+    return figure([], layout)
 
 
-def note(fig: go.Figure, text: str, *, y: float = -0.02) -> None:
+def note(layout: dict, text: str, *, y: float = -0.02) -> None:
     """A small grey footnote under the plot area (e.g. 'strongest 200 links drawn')."""
-    fig.add_annotation(
-        text=text,
-        x=0,
-        y=y,
-        xref="paper",
-        yref="paper",
-        xanchor="left",
-        yanchor="top",
-        showarrow=False,
-        font={"size": 10, "color": MUTED},
+    layout.setdefault("annotations", []).append(
+        {
+            "text": text,
+            "x": 0,
+            "y": y,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": 10, "color": MUTED},
+        }
     )
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from core.history import History
 from core.telemetry import Histogram, LayerHistograms, LayerStats
 from playground.charts.common import (
+    axes,
+    colorscale,
     empty_figure,
     f32,
+    figure,
     finite,
     layer_labels,
+    on_axes,
     sequential_colors,
     style,
+    subplot_grid,
 )
 
 ROW_HEIGHT = 165
@@ -42,18 +46,26 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return -(-n // cols), cols
 
 
-def _subplots(titles: list[str], cols: int, **kw) -> tuple[go.Figure, int, int]:
+def _subplots(titles: list[str], cols: int) -> tuple[dict, int, int]:
+    """Layout of a grid of small multiples with 11 px titles: (layout, rows, cols)."""
     rows, cols = _grid(len(titles), cols)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=titles,
+    layout = subplot_grid(
+        rows,
+        cols,
+        titles=titles,
         horizontal_spacing=0.06,
         vertical_spacing=min(0.5 / rows, 0.16),
-        **kw,
+        title_size=11,
     )
-    fig.update_annotations(font={"size": 11})
-    return fig, rows, cols
+    return layout, rows, cols
+
+
+def _tick_counts(layout: dict, x: int, y: int) -> None:
+    """nticks on every x and y axis of the grid (empty cells included)."""
+    for ax in axes(layout, "x"):
+        ax["nticks"] = x
+    for ax in axes(layout, "y"):
+        ax["nticks"] = y
 
 
 def activation_distributions(
@@ -76,49 +88,67 @@ def activation_distributions(
         activation_title(stats[i] if i < len(stats) else None, names[i])
         for i in range(len(histograms))
     ]
-    fig, rows, ncols = _subplots(titles, cols)
+    layout, rows, ncols = _subplots(titles, cols)
     colors = sequential_colors(len(histograms))
+    data = []
     for i, lh in enumerate(histograms):
         h: Histogram = lh.activations
         edges = np.asarray(h.edges, dtype=np.float64)
         counts = np.asarray(h.counts, dtype=np.float64)
         total = counts.sum()
         share = counts / total if total > 0 else counts
-        fig.add_trace(
-            go.Bar(
-                x=f32((edges[:-1] + edges[1:]) / 2),
-                y=f32(share),
-                width=f32(np.diff(edges)),
-                marker={"color": colors[i], "line": {"width": 0}},
-                name=names[i],
-                hovertemplate="output %{x:.3g}<br>%{y:.1%} of outputs<extra></extra>",
-            ),
-            row=i // ncols + 1,
-            col=i % ncols + 1,
-        )
-    fig.update_yaxes(tickformat=".0%", nticks=3)
-    fig.update_xaxes(nticks=5)
-    return style(
-        fig,
+        bars = {
+            "type": "bar",
+            "x": f32((edges[:-1] + edges[1:]) / 2),
+            "y": f32(share),
+            "width": f32(np.diff(edges)),
+            "marker": {"color": colors[i], "line": {"width": 0}},
+            "name": names[i],
+            "hovertemplate": "output %{x:.3g}<br>%{y:.1%} of outputs<extra></extra>",
+        }
+        data.append(on_axes(bars, i + 1))
+    for ax in axes(layout, "y"):
+        ax["tickformat"] = ".0%"
+    _tick_counts(layout, x=5, y=3)
+    style(
+        layout,
         height=ROW_HEIGHT * rows + 40,
         uirevision=uirevision,
         legend=False,
         margin={"l": 40, "r": 10, "t": 30, "b": 24},
     )
+    return figure(data, layout)
 
 
-def _rebin(h: Histogram, edges: np.ndarray) -> np.ndarray:
-    """Move counts onto shared bin edges (each old bin's count goes to its centre's new bin)."""
-    e = np.asarray(h.edges, dtype=np.float64)
-    c = np.asarray(h.counts, dtype=np.float64)
-    counts, _ = np.histogram((e[:-1] + e[1:]) / 2, bins=edges, weights=c)
-    total = counts.sum()
-    return counts / total if total > 0 else counts
+def _shares_on_shared_bins(hists: list[Histogram], bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shared edges (`bins` equal bins over all the histograms' edges) and z (bins, len(hists)):
+    per histogram, each old bin's count moved to the shared bin holding its centre (bins are
+    [e_j, e_j+1), the last one closed; centres outside are dropped), divided by the column
+    total when that is positive. One segment sum for all histograms."""
+    sizes = {len(h.counts) for h in hists}
+    if len(sizes) == 1:  # the usual case: same bin count everywhere, one (k, n + 1) array
+        old = np.array([h.edges for h in hists], dtype=np.float64)
+        centres = ((old[:, :-1] + old[:, 1:]) / 2).ravel()
+        counts = np.array([h.counts for h in hists], dtype=np.float64).ravel()
+        column = np.repeat(np.arange(len(hists)), sizes.pop())
+    else:
+        edge_list = [np.asarray(h.edges, dtype=np.float64) for h in hists]
+        old = np.concatenate(edge_list)
+        centres = np.concatenate([(e[:-1] + e[1:]) / 2 for e in edge_list])
+        counts = np.concatenate([np.asarray(h.counts, dtype=np.float64) for h in hists])
+        column = np.repeat(np.arange(len(hists)), [len(e) - 1 for e in edge_list])
+    edges = _shared_edges(float(old.min()), float(old.max()), bins)
+    idx = np.searchsorted(edges, centres, side="right") - 1
+    idx[centres == edges[-1]] = bins - 1
+    ok = (idx >= 0) & (idx < bins)
+    cells = column[ok] * bins + idx[ok]
+    z = np.bincount(cells, weights=counts[ok], minlength=len(hists) * bins)
+    z = z.reshape(len(hists), bins).T
+    total = z.sum(axis=0)
+    return edges, np.divide(z, total, out=z, where=total > 0)
 
 
-def _shared_edges(hists: list[Histogram], bins: int) -> np.ndarray:
-    lo = min(float(np.min(h.edges)) for h in hists)
-    hi = max(float(np.max(h.edges)) for h in hists)
+def _shared_edges(lo: float, hi: float, bins: int) -> np.ndarray:
     if not np.isfinite([lo, hi]).all() or hi <= lo:
         lo, hi = (lo - 0.5, lo + 0.5) if np.isfinite(lo) else (-1.0, 1.0)
     return np.linspace(lo, hi, bins + 1)
@@ -144,37 +174,38 @@ def weight_distributions(
         )
     n_layers = len(snaps.items[-1])
     names = layer_labels(layer_names, n_layers)
-    fig, rows, ncols = _subplots([f"{n}: weights" for n in names], cols)
+    layout, rows, ncols = _subplots([f"{n}: weights" for n in names], cols)
     n_cols = max(8, min(len(snaps), MAX_CELLS // max(1, n_layers * bins)))
     pick = np.unique(np.linspace(0, len(snaps) - 1, n_cols).round().astype(int))
     steps = np.asarray(snaps.steps)[pick]
+    data = []
     for i in range(n_layers):
         hists = [snaps.items[k][i].weights for k in pick if i < len(snaps.items[k])]
         if len(hists) != len(pick):
             continue
-        edges = _shared_edges(hists, bins)
-        z = np.stack([_rebin(h, edges) for h in hists], axis=1)
-        fig.add_trace(
-            go.Heatmap(
-                x=f32(steps),
-                y=f32((edges[:-1] + edges[1:]) / 2),
-                z=np.round(255 * np.sqrt(z)).astype(np.uint8),  # 1 byte a cell
-                coloraxis="coloraxis",
-                name=names[i],
-                hovertemplate="step %{x:.0f}<br>w ≈ %{y:.3g}<extra></extra>",
-            ),
-            row=i // ncols + 1,
-            col=i % ncols + 1,
-        )
-    fig.update_layout(
-        coloraxis={"colorscale": "Blues", "showscale": False, "cmin": 0, "cmax": 255},
-    )
-    fig.update_yaxes(nticks=4)
-    fig.update_xaxes(nticks=4)
-    return style(
-        fig,
+        edges, z = _shares_on_shared_bins(hists, bins)
+        heatmap = {
+            "type": "heatmap",
+            "x": f32(steps),
+            "y": f32((edges[:-1] + edges[1:]) / 2),
+            "z": np.round(255 * np.sqrt(z)).astype(np.uint8),  # 1 byte a cell
+            "coloraxis": "coloraxis",
+            "name": names[i],
+            "hovertemplate": "step %{x:.0f}<br>w ≈ %{y:.3g}<extra></extra>",
+        }
+        data.append(on_axes(heatmap, i + 1))
+    layout["coloraxis"] = {
+        "colorscale": colorscale("Blues"),
+        "showscale": False,
+        "cmin": 0,
+        "cmax": 255,
+    }
+    _tick_counts(layout, x=4, y=4)
+    style(
+        layout,
         height=ROW_HEIGHT * rows + 40,
         uirevision=uirevision,
         legend=False,
         margin={"l": 44, "r": 10, "t": 30, "b": 24},
     )
+    return figure(data, layout)

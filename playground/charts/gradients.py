@@ -9,9 +9,11 @@ import plotly.graph_objects as go
 from core.history import History
 from playground.charts.common import (
     MUTED,
+    colorscale,
     downsample,
     empty_figure,
     f32,
+    figure,
     layer_labels,
     positive_or_nan,
     sequential_colors,
@@ -29,30 +31,34 @@ def _has_data(history: History | None, metric: str) -> bool:
 
 def _layer_lines(
     history: History, metric: str, names: list[str] | None, ytitle: str, height: int, rev: str
-) -> go.Figure:
-    """One line per layer on a log y axis, coloured dark (first layer) to bright (last)."""
+) -> tuple[list[dict], dict]:
+    """One line per layer on a log y axis, coloured dark (first layer) to bright (last):
+    the trace dicts and the layout dict."""
     series = history.layers[metric]
     labels = layer_labels(names, len(series))
     colors = sequential_colors(len(series))
-    fig = go.Figure()
+    data = []
     per_line = max(100, min(500, POINTS_PER_FIGURE // max(1, len(series))))
     for label, color, s in zip(labels, colors, series, strict=True):
         if not len(s):
             continue
         x, y = downsample(s.steps, s.values, per_line)
-        fig.add_trace(
-            go.Scatter(
-                x=f32(x),
-                y=f32(positive_or_nan(y)),
-                mode="lines",
-                line={"color": color, "width": 1.8},
-                name=label,
-                hovertemplate="step %{x:.0f}<br>" + ytitle + " %{y:.3g}",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": f32(x),
+                "y": f32(positive_or_nan(y)),
+                "mode": "lines",
+                "line": {"color": color, "width": 1.8},
+                "name": label,
+                "hovertemplate": "step %{x:.0f}<br>" + ytitle + " %{y:.3g}",
+            }
         )
-    fig.update_yaxes(type="log", title_text=ytitle, exponentformat="power")
-    fig.update_xaxes(title_text="step")
-    return style(fig, height=height, uirevision=rev, legend_side=True)
+    layout = {
+        "yaxis": {"type": "log", "title": {"text": ytitle}, "exponentformat": "power"},
+        "xaxis": {"title": {"text": "step"}},
+    }
+    return data, style(layout, height=height, uirevision=rev, legend_side=True)
 
 
 def gradient_norms(
@@ -66,7 +72,7 @@ def gradient_norms(
     """||dL/dW|| per layer over time (log y). Lines far apart = gradients vanish or explode."""
     if not _has_data(history, metric):
         return empty_figure(height=height, uirevision=uirevision)
-    return _layer_lines(history, metric, layer_names, "gradient norm", height, uirevision)
+    return figure(*_layer_lines(history, metric, layer_names, "gradient norm", height, uirevision))
 
 
 def gradient_heatmap(
@@ -99,20 +105,21 @@ def gradient_heatmap(
         row = np.interp(grid, st, logv[ok])
         row[(grid < st[0]) | (grid > st[-1])] = np.nan
         z[i] = row
-    fig = go.Figure(
-        go.Heatmap(
-            x=f32(grid),
-            y=labels,
-            z=f32(z),
-            colorscale="Viridis",
-            colorbar={"title": {"text": "log10 ‖g‖"}, "thickness": 10},
-            hovertemplate="%{y}<br>step %{x:.0f}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
-            name="log10 gradient norm",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(title_text="step")
-    return style(fig, height=height, uirevision=uirevision, legend=False)
+    heatmap = {
+        "type": "heatmap",
+        "x": f32(grid),
+        "y": labels,
+        "z": f32(z),
+        "colorscale": colorscale("Viridis"),
+        "colorbar": {"title": {"text": "log10 ‖g‖"}, "thickness": 10},
+        "hovertemplate": "%{y}<br>step %{x:.0f}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+        "name": "log10 gradient norm",
+    }
+    layout = {
+        "yaxis": {"autorange": "reversed", "type": "category"},
+        "xaxis": {"title": {"text": "step"}},
+    }
+    return figure([heatmap], style(layout, height=height, uirevision=uirevision, legend=False))
 
 
 def update_ratios(
@@ -125,26 +132,31 @@ def update_ratios(
     """||ΔW|| / ||W|| per layer (log y) with the rule-of-thumb reference 1e-3."""
     if not _has_data(history, "update_ratio"):
         return empty_figure(height=height, uirevision=uirevision)
-    fig = _layer_lines(history, "update_ratio", layer_names, "update / weight", height, uirevision)
+    data, layout = _layer_lines(
+        history, "update_ratio", layer_names, "update / weight", height, uirevision
+    )
     steps = np.concatenate([s.steps for s in history.layers["update_ratio"] if len(s)])
     x0, x1 = float(steps.min()), float(steps.max())
-    fig.add_trace(
-        go.Scatter(
-            x=[x0, x1],
-            y=[HEALTHY_UPDATE_RATIO, HEALTHY_UPDATE_RATIO],
-            mode="lines",
-            line={"color": MUTED, "dash": "dash", "width": 1.5},
-            name="1e-3 reference",
-            hoverinfo="skip",
-        )
+    data.append(
+        {
+            "type": "scatter",
+            "x": [x0, x1],
+            "y": [HEALTHY_UPDATE_RATIO, HEALTHY_UPDATE_RATIO],
+            "mode": "lines",
+            "line": {"color": MUTED, "dash": "dash", "width": 1.5},
+            "name": "1e-3 reference",
+            "hoverinfo": "skip",
+        }
     )
-    fig.add_annotation(  # on a log axis, annotation y is log10 of the value
-        x=x0,
-        y=np.log10(HEALTHY_UPDATE_RATIO),
-        xanchor="left",
-        yanchor="bottom",
-        text="1e-3: typical healthy ratio",
-        showarrow=False,
-        font={"size": 10, "color": MUTED},
-    )
-    return fig
+    layout["annotations"] = [  # on a log axis, annotation y is log10 of the value
+        {
+            "x": x0,
+            "y": float(np.log10(HEALTHY_UPDATE_RATIO)),
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "text": "1e-3: typical healthy ratio",
+            "showarrow": False,
+            "font": {"size": 10, "color": MUTED},
+        }
+    ]
+    return figure(data, layout)

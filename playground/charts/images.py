@@ -13,10 +13,12 @@ from playground.charts.common import (
     MUTED,
     STOP,
     TEXT,
+    colorscale,
     diverging_index,
     diverging_palette,
     empty_figure,
     f32,
+    figure,
     png_data_uri,
     png_indexed,
     png_uri,
@@ -55,24 +57,32 @@ def _mosaic(tiles: list[np.ndarray], cols: int, frames: list, background=255):
     return out, origins, (h, w, band)
 
 
-def _image_figure(source: str, shape: tuple, height: int, uirevision: str, title: str | None):
-    fig = go.Figure(go.Image(source=source, hoverinfo="skip", name="tiles"))
-    fig.update_xaxes(visible=False, range=[-0.5, shape[1] - 0.5])
-    fig.update_yaxes(visible=False, range=[shape[0] - 0.5, -0.5], scaleanchor="x")
-    return style(
-        fig,
+def _image_figure(
+    source: str, shape: tuple, height: int, uirevision: str, title: str | None, labels: list
+) -> go.Figure:
+    """The mosaic as one image trace, pixel axes (y down), and the tile labels."""
+    layout = {
+        "xaxis": {"visible": False, "range": [-0.5, shape[1] - 0.5]},
+        "yaxis": {"visible": False, "range": [shape[0] - 0.5, -0.5], "scaleanchor": "x"},
+    }
+    style(
+        layout,
         title=title,
         height=height,
         uirevision=uirevision,
         legend=False,
         margin={"l": 4, "r": 4, "t": 30 if title else 4, "b": 4},
     )
+    if labels:
+        layout["annotations"] = labels
+    tiles = {"type": "image", "source": source, "hoverinfo": "skip", "name": "tiles"}
+    return figure([tiles], layout)
 
 
-def _label(fig: go.Figure, x: float, y: float, text: str, color: str, size: int = 10) -> None:
-    fig.add_annotation(
-        x=x, y=y, text=text, showarrow=False, yanchor="bottom", font={"size": size, "color": color}
-    )
+def _label(x: float, y: float, text: str, color: str, size: int = 10) -> dict:
+    """A tile label annotation: centred above (x, y) in pixel coordinates."""
+    font = {"size": size, "color": color}
+    return {"x": x, "y": y, "text": text, "showarrow": False, "yanchor": "bottom", "font": font}
 
 
 def sample_grid(
@@ -106,11 +116,16 @@ def sample_grid(
     frames = [(214, 39, 40) if bad else None for bad in wrong]
     mosaic, origins, (h, w, _) = _mosaic(tiles, min(cols, m), frames)
     title = f"Sample predictions: {int(wrong.sum())} of {m} wrong (red)"
-    fig = _image_figure(png_data_uri(mosaic), mosaic.shape, height, uirevision, title)
-    for (x0, y0), t, p, bad in zip(origins, true, pred, wrong, strict=True):
-        text = f"{name(p)} (true {name(t)})" if bad else name(p)
-        _label(fig, x0 + PAD + w / 2 - 0.5, y0 - 0.5, text, STOP if bad else TEXT)
-    return fig
+    labels = [
+        _label(
+            x0 + PAD + w / 2 - 0.5,
+            y0 - 0.5,
+            f"{name(p)} (true {name(t)})" if bad else name(p),
+            STOP if bad else TEXT,
+        )
+        for (x0, y0), t, p, bad in zip(origins, true, pred, wrong, strict=True)
+    ]
+    return _image_figure(png_data_uri(mosaic), mosaic.shape, height, uirevision, title, labels)
 
 
 def confusion_matrix(
@@ -132,33 +147,35 @@ def confusion_matrix(
     share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
     given = [str(c) for c in (class_names or [])]
     labels = given + [str(c) for c in range(len(given), n)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=f32(share),
-            x=labels,
-            y=labels,
-            text=counts.tolist(),
-            texttemplate="%{text}",
-            textfont={"size": 10 if n > 6 else 12},
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hovertemplate="true %{y}, predicted %{x}<br>%{text} (%{z:.0%} of true %{y})"
-            "<extra></extra>",
-            name="confusion",
-        )
-    )
+    heatmap = {
+        "type": "heatmap",
+        "z": f32(share),
+        "x": labels,
+        "y": labels,
+        "text": counts.tolist(),
+        "texttemplate": "%{text}",
+        "textfont": {"size": 10 if n > 6 else 12},
+        "colorscale": colorscale("Blues"),
+        "zmin": 0,
+        "zmax": 1,
+        "showscale": False,
+        "hovertemplate": "true %{y}, predicted %{x}<br>%{text} (%{z:.0%} of true %{y})"
+        "<extra></extra>",
+        "name": "confusion",
+    }
     acc = np.trace(counts) / max(counts.sum(), 1)
-    fig.update_xaxes(title_text="predicted", type="category", side="bottom")
-    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
-    return style(
-        fig,
+    layout = {
+        "xaxis": {"title": {"text": "predicted"}, "type": "category", "side": "bottom"},
+        "yaxis": {"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
+    }
+    style(
+        layout,
         title=f"Confusion matrix (accuracy {acc:.1%})",
         height=height,
         uirevision=uirevision,
         legend=False,
     )
+    return figure([heatmap], layout)
 
 
 def first_layer_weights(
@@ -186,7 +203,9 @@ def first_layer_weights(
     palette = np.vstack([diverging_palette(), [[255, 255, 255]]])
     source = png_uri(png_indexed(mosaic, palette))
     more = f" (first {k} of {W.shape[1]})" if k < W.shape[1] else ""
-    fig = _image_figure(source, mosaic.shape, height, uirevision, f"Layer 1 weights per unit{more}")
-    for j, (x0, y0) in enumerate(origins):
-        _label(fig, x0 + PAD + w / 2 - 0.5, y0 - 0.5, f"unit {j + 1}", MUTED, size=9)
-    return fig
+    labels = [
+        _label(x0 + PAD + w / 2 - 0.5, y0 - 0.5, f"unit {j + 1}", MUTED, size=9)
+        for j, (x0, y0) in enumerate(origins)
+    ]
+    title = f"Layer 1 weights per unit{more}"
+    return _image_figure(source, mosaic.shape, height, uirevision, title, labels)

@@ -20,9 +20,12 @@ from playground.charts.common import (
     MUTED,
     NEGATIVE,
     POSITIVE,
-    diverging_png_uri,
+    TEMPLATE,
+    diverging_index_each,
+    diverging_index_uri,
     empty_figure,
     f32,
+    figure,
     layer_labels,
     note,
     style,
@@ -115,7 +118,6 @@ def network_diagram(
         mats[0] = np.stack([mats[0][g].sum(axis=0) for g in groups])
     columns = _columns(mats, groups, names, acts, input_names, max_units)
 
-    fig = go.Figure()
     notes = []
     scale = _abs_max([m for i, m in enumerate(mats) if not (i == 0 and _agg(groups))])
     links = [_links(i, mats[i], columns[i], columns[i + 1], max_links) for i in range(len(mats))]
@@ -124,21 +126,26 @@ def network_diagram(
         if drawn < total:
             notes.append(f"{columns[i + 1].label.split('<br>')[0]}: strongest {drawn} of {total}")
     pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
-    _add_link_traces(fig, links, scale, groups, thin=float(np.clip(pitch / 40, 0.3, 1.0)))
-    _add_node_traces(fig, columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
-    _add_labels(fig, columns)
+    data = _link_traces(links, scale, groups, thin=float(np.clip(pitch / 40, 0.3, 1.0)))
+    data += _node_traces(columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
 
     n_max = max(len(c.shown) for c in columns)
-    fig.update_xaxes(visible=False, range=[-1.0, len(columns) - 0.5], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-n_max / 2, n_max / 2], fixedrange=True)
+    layout = {
+        "annotations": _labels(columns),
+        "xaxis": {"visible": False, "range": [-1.0, len(columns) - 0.5], "fixedrange": True},
+        "yaxis": {"visible": False, "range": [-n_max / 2, n_max / 2], "fixedrange": True},
+    }
     margin = {"l": 6, "r": 6, "t": 40, "b": 26 if notes or _agg(groups) else 8}
-    style(fig, height=height, uirevision=uirevision, legend=False, margin=margin)
-    _add_images(fig, columns, neuron_maps, input_maps)
+    style(layout, height=height, uirevision=uirevision, legend=False, margin=margin)
+    images = _images(columns, neuron_maps, input_maps)
+    if images:
+        layout["images"] = images
+    layout["template"] = {"layout": TEMPLATE["layout"] | {"imagedefaults": IMAGE_DEFAULTS}}
     if _agg(groups):
         notes.insert(0, f"{sizes[0]} inputs shown as {len(groups)} groups (link = sum of weights)")
     if notes:
-        note(fig, "Links drawn: " + "; ".join(notes))
-    return fig
+        note(layout, "Links drawn: " + "; ".join(notes))
+    return figure(data, layout)
 
 
 def _abs_max(arrays) -> float:
@@ -188,49 +195,58 @@ def _links(i: int, m: np.ndarray, src: _Column, dst: _Column, max_links: int):
     return (i, src, dst, r, c, w), len(w)
 
 
-def _add_link_traces(fig: go.Figure, links, scale: float, groups, thin: float) -> None:
+def _link_traces(links, scale: float, groups, thin: float) -> list[dict]:
     """One line trace per (sign, width level) with NaN breaks; hover via midpoint markers.
 
     Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded columns."""
-    segments: dict[tuple[bool, int], tuple[list, list]] = {}
+    segments: dict[tuple[bool, int], list[np.ndarray]] = {}
     for (i, src, dst, r, c, w), _ in links:
         s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
         levels = _link_level(np.abs(w), s)
-        for rr, cc, ww, lv in zip(r, c, w, levels, strict=True):
-            xs, ys = segments.setdefault((bool(ww >= 0), int(lv)), ([], []))
-            xs += [i, i + 1, None]
-            ys += [src.y[rr], dst.y[cc], None]
-    for (positive, level), (xs, ys) in sorted(segments.items()):
-        color = POSITIVE if positive else NEGATIVE
-        fig.add_trace(
-            go.Scatter(
-                x=f32(xs),
-                y=f32(ys),
-                mode="lines",
-                line={"color": color, "width": round(WIDTHS[level] * thin, 2)},
-                opacity=0.75,
-                hoverinfo="skip",
-                name=f"{'positive' if positive else 'negative'} weights, level {level}",
-                meta={"sign": 1 if positive else -1, "level": level},
-            )
+        # each link is x: i -> i + 1, y: src -> dst, then a NaN break: rows of (x, y) triples
+        xs = np.tile([i, i + 1, np.nan], (len(w), 1))
+        ys = np.column_stack([src.y[r], dst.y[c], np.full(len(w), np.nan)])
+        positive = w >= 0
+        for key in sorted({(bool(p), int(lv)) for p, lv in zip(positive, levels, strict=True)}):
+            sel = (positive == key[0]) & (levels == key[1])
+            segments.setdefault(key, []).append((xs[sel].ravel(), ys[sel].ravel()))
+    traces = []
+    for (positive, level), parts in sorted(segments.items()):
+        traces.append(
+            {
+                "type": "scatter",
+                "x": f32(np.concatenate([x for x, _ in parts])),
+                "y": f32(np.concatenate([y for _, y in parts])),
+                "mode": "lines",
+                "line": {
+                    "color": POSITIVE if positive else NEGATIVE,
+                    "width": round(WIDTHS[level] * thin, 2),
+                },
+                "opacity": 0.75,
+                "hoverinfo": "skip",
+                "name": f"{'positive' if positive else 'negative'} weights, level {level}",
+                "meta": {"sign": 1 if positive else -1, "level": level},
+            }
         )
     for (i, src, dst, r, c, w), _ in links:
         if not len(w):
             continue
-        fig.add_trace(
-            go.Scatter(
-                x0=i + 0.5,
-                dx=0,
-                y=f32((src.y[r] + dst.y[c]) / 2),
-                mode="markers",
-                marker={"size": 8, "opacity": 0},
-                customdata=f32(np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1])),
-                hovertemplate="w = %{customdata[0]:.4f}<br>from %{customdata[1]} "
+        traces.append(
+            {
+                "type": "scatter",
+                "x0": i + 0.5,
+                "dx": 0,
+                "y": f32((src.y[r] + dst.y[c]) / 2),
+                "mode": "markers",
+                "marker": {"size": 8, "opacity": 0},
+                "customdata": f32(np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1])),
+                "hovertemplate": "w = %{customdata[0]:.4f}<br>from %{customdata[1]} "
                 "to unit %{customdata[2]}",
-                name=f"{src.label.split('<br>')[0]} → {dst.label.split('<br>')[0]}",
-                meta={"links": i},
-            )
+                "name": f"{src.label.split('<br>')[0]} → {dst.label.split('<br>')[0]}",
+                "meta": {"links": i},
+            }
         )
+    return traces
 
 
 def _map_range(neuron_maps, layer: int, shown: np.ndarray) -> np.ndarray:
@@ -240,31 +256,38 @@ def _map_range(neuron_maps, layer: int, shown: np.ndarray) -> np.ndarray:
     return np.column_stack([m.min(axis=1), m.max(axis=1)])
 
 
-def _add_node_traces(fig: go.Figure, columns, weights, neuron_maps, size: float) -> None:
+def _node_traces(columns, weights, neuron_maps, size: float) -> list[dict]:
     """Square node markers coloured by bias; hover shows bias and the output range."""
     bmax = _abs_max([np.asarray(b, dtype=np.float64) for _, b in weights])
     inp = columns[0]
-    fig.add_trace(
-        go.Scatter(
-            x=f32(np.zeros(len(inp.shown))),
-            y=f32(inp.y),
-            mode="markers",
-            marker={"symbol": "square", "size": size, "color": "#dfe3e6", "line": {"color": MUTED}},
-            text=inp.names,
-            hovertemplate="%{text}<extra>input</extra>",
-            name="inputs",
-        )
-    )
+    traces = [
+        {
+            "type": "scatter",
+            "x": f32(np.zeros(len(inp.shown))),
+            "y": f32(inp.y),
+            "mode": "markers",
+            "marker": {
+                "symbol": "square",
+                "size": size,
+                "color": "#dfe3e6",
+                "line": {"color": MUTED},
+            },
+            "text": inp.names,
+            "hovertemplate": "%{text}<extra>input</extra>",
+            "name": "inputs",
+        }
+    ]
     for li, col in enumerate(columns[1:]):
         b = np.asarray(weights[li][1], dtype=np.float64).ravel()
         bias = b[col.shown] if b.size > col.shown.max() else np.zeros(len(col.shown))
         rng = _map_range(neuron_maps, li, col.shown)
-        fig.add_trace(
-            go.Scatter(
-                x=f32(np.full(len(col.shown), li + 1)),
-                y=f32(col.y),
-                mode="markers",
-                marker={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": f32(np.full(len(col.shown), li + 1)),
+                "y": f32(col.y),
+                "mode": "markers",
+                "marker": {
                     "symbol": "square",
                     "size": size,
                     "color": f32(bias),
@@ -273,12 +296,13 @@ def _add_node_traces(fig: go.Figure, columns, weights, neuron_maps, size: float)
                     "cmax": bmax,
                     "line": {"color": MUTED, "width": 1},
                 },
-                customdata=f32(np.column_stack([col.shown + 1, bias, rng])),
-                hovertemplate="unit %{customdata[0]}<br>bias %{customdata[1]:.4f}"
+                "customdata": f32(np.column_stack([col.shown + 1, bias, rng])),
+                "hovertemplate": "unit %{customdata[0]}<br>bias %{customdata[1]:.4f}"
                 "<br>output %{customdata[2]:.3f} … %{customdata[3]:.3f}",
-                name=col.label.replace("<br>", ": "),
-            )
+                "name": col.label.replace("<br>", ": "),
+            }
         )
+    return traces
 
 
 IMAGE_DEFAULTS = {
@@ -293,18 +317,15 @@ IMAGE_DEFAULTS = {
 }
 
 
-def _image(x: float, y: float, values: np.ndarray) -> dict:
-    """A layout image centred on a node (placement comes from the template's imagedefaults)."""
-    return {"source": diverging_png_uri(np.flipud(np.asarray(values))), "x": x, "y": float(y)}
-
-
-def _add_images(fig: go.Figure, columns, neuron_maps, input_maps) -> None:
-    """Each map becomes a PNG layout image centred on its node (diverging, scaled to max |out|)."""
+def _images(columns, neuron_maps, input_maps) -> list[dict]:
+    """Each map becomes a PNG layout image centred on its node (diverging, each scaled to its
+    own max |out|; flipped so the first row, y ascending, ends up at the bottom). The image
+    placement comes from the template's imagedefaults."""
     images = []
     if input_maps is not None:
         maps = np.asarray(input_maps)
         if maps.ndim == 3 and len(maps) == len(columns[0].shown):
-            images += [_image(0, y, mp) for y, mp in zip(columns[0].y, maps, strict=True)]
+            images += _column_images(0, columns[0].y, maps)
     for li, maps in enumerate(neuron_maps or []):
         if li + 1 >= len(columns) or maps is None:
             continue
@@ -312,26 +333,43 @@ def _add_images(fig: go.Figure, columns, neuron_maps, input_maps) -> None:
         arr = np.asarray(maps)
         if arr.ndim != 3 or arr.shape[0] <= col.shown.max():
             continue
-        images += [_image(li + 1, y, arr[u]) for u, y in zip(col.shown, col.y, strict=True)]
-    fig.update_layout(images=images)
-    fig.layout.template.layout.imagedefaults = IMAGE_DEFAULTS
+        images += _column_images(li + 1, col.y, arr[col.shown])
+    return images
 
 
-def _add_labels(fig: go.Figure, columns) -> None:
+def _column_images(x: float, ys: np.ndarray, maps: np.ndarray) -> list[dict]:
+    index = diverging_index_each(maps[:, ::-1])
+    return [
+        {"source": diverging_index_uri(idx), "x": x, "y": float(y)}
+        for idx, y in zip(index, ys, strict=True)
+    ]
+
+
+def _labels(columns) -> list[dict]:
     """Column titles above the plot area; input names left of the input nodes."""
     size = 11 if len(columns) <= 8 else 9
-    for i, col in enumerate(columns):
-        fig.add_annotation(
-            x=i,
-            y=1,
-            yref="paper",
-            text=col.label,
-            showarrow=False,
-            yanchor="bottom",
-            font={"size": size},
-        )
+    labels = [
+        {
+            "x": i,
+            "y": 1,
+            "yref": "paper",
+            "text": col.label,
+            "showarrow": False,
+            "yanchor": "bottom",
+            "font": {"size": size},
+        }
+        for i, col in enumerate(columns)
+    ]
     if len(columns[0].names) <= 16:
-        for name, y in zip(columns[0].names, columns[0].y, strict=True):
-            fig.add_annotation(
-                x=-0.3, y=y, text=name, showarrow=False, xanchor="right", font={"size": size}
-            )
+        labels += [
+            {
+                "x": -0.3,
+                "y": y,
+                "text": name,
+                "showarrow": False,
+                "xanchor": "right",
+                "font": {"size": size},
+            }
+            for name, y in zip(columns[0].names, columns[0].y, strict=True)
+        ]
+    return labels

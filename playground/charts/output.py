@@ -19,6 +19,7 @@ from playground.charts.common import (
     blend_with_white,
     empty_figure,
     f32,
+    figure,
     note,
     style,
 )
@@ -64,19 +65,26 @@ def _point_marker(split: str, color) -> dict:
     return {"color": color, "size": 6 if split == "train" else 7, "line": outline}
 
 
-def _axes(fig: go.Figure, dataset: Dataset, xs, ys=None) -> None:
+def _axes(layout: dict, xs, ys=None) -> None:
     """Raw-coordinate axes over the grid; 2D plots keep a square aspect (x shrinks to fit)."""
-    fig.update_xaxes(title_text="x1", range=[float(xs[0]), float(xs[-1])], showgrid=False)
+    x = {"title": {"text": "x1"}, "range": [float(xs[0]), float(xs[-1])], "showgrid": False}
+    layout["xaxis"] = x
     if ys is not None:
-        fig.update_xaxes(constrain="domain", zeroline=False)
-        fig.update_yaxes(
-            title_text="x2",
-            range=[float(ys[0]), float(ys[-1])],
-            showgrid=False,
-            zeroline=False,
-            scaleanchor="x",
-            constrain="domain",
-        )
+        x |= {"constrain": "domain", "zeroline": False}
+        layout["yaxis"] = {
+            "title": {"text": "x2"},
+            "range": [float(ys[0]), float(ys[-1])],
+            "showgrid": False,
+            "zeroline": False,
+            "scaleanchor": "x",
+            "constrain": "domain",
+        }
+
+
+def _points(x, y, marker: dict, name: str, hover: str, **extra) -> dict:
+    """A markers trace of data points."""
+    trace = {"type": "scatter", "x": f32(x), "y": f32(y), "mode": "markers", "marker": marker}
+    return trace | {"name": name, "hovertemplate": hover} | extra
 
 
 def _class_colorscale(n: int) -> list:
@@ -107,64 +115,48 @@ def decision_boundary(
     """
     p = _grid(pred, xs, ys)
     names = dataset.class_names or [str(c) for c in range(max(p.shape[2], 2))]
-    fig = go.Figure()
     hover = "x1 %{x:.2f}, x2 %{y:.2f}<br>"
+    background = {"type": "heatmap", "x": f32(xs), "y": f32(ys), "zmin": 0, "showscale": False}
     if p.shape[2] == 1:
         z = (p[..., 0] >= 0.5).astype(np.float32) if discretize else p[..., 0]
         light = [[0.0, _rgb(NEGATIVE, 0.55)], [0.5, "rgb(250,250,250)"], [1, _rgb(POSITIVE, 0.55)]]
-        fig.add_trace(
-            go.Heatmap(
-                x=f32(xs),
-                y=f32(ys),
-                z=f32(z),
-                zmin=0,
-                zmax=1,
-                colorscale=light,
-                showscale=False,
-                hovertemplate=hover + "P(class 1) = %{z:.3f}<extra></extra>",
-                name="output",
-            )
-        )
+        background |= {
+            "z": f32(z),
+            "zmax": 1,
+            "colorscale": light,
+            "hovertemplate": hover + "P(class 1) = %{z:.3f}<extra></extra>",
+        }
         colors = [NEGATIVE, POSITIVE]
     else:
         n = p.shape[2]
         cls = p.argmax(axis=2)
         conf = np.clip((p.max(axis=2) - 1 / n) / (1 - 1 / n), 0.0, 0.999)
         z = cls + (0.85 if discretize else conf)
-        fig.add_trace(
-            go.Heatmap(
-                x=f32(xs),
-                y=f32(ys),
-                z=f32(z),
-                zmin=0,
-                zmax=n,
-                colorscale=_class_colorscale(n),
-                showscale=False,
-                customdata=f32(p.max(axis=2)),
-                hovertemplate=hover + "max p = %{customdata:.3f}<extra></extra>",
-                name="output",
-            )
-        )
+        background |= {
+            "z": f32(z),
+            "zmax": n,
+            "colorscale": _class_colorscale(n),
+            "customdata": f32(p.max(axis=2)),
+            "hovertemplate": hover + "max p = %{customdata:.3f}<extra></extra>",
+        }
         colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
+    data = [background | {"name": "output"}]
     for split, raw, y in _splits(dataset, show_test):
+        labels = np.asarray(y).astype(int)
         for c, color in enumerate(colors):
-            sel = np.asarray(y).astype(int) == c
+            sel = labels == c
             if not sel.any():
                 continue
             label = names[c] if c < len(names) else str(c)
-            fig.add_trace(
-                go.Scatter(
-                    x=f32(raw[sel, 0]),
-                    y=f32(raw[sel, 1]),
-                    mode="markers",
-                    marker=_point_marker(split, color),
-                    name=f"{split}: {label}",
-                    legendgroup=split,
-                    hovertemplate="(%{x:.2f}, %{y:.2f})",
-                )
+            marker = _point_marker(split, color)
+            name = f"{split}: {label}"
+            hover_xy = "(%{x:.2f}, %{y:.2f})"
+            data.append(
+                _points(raw[sel, 0], raw[sel, 1], marker, name, hover_xy, legendgroup=split)
             )
-    _axes(fig, dataset, xs, ys)
-    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+    layout = {}
+    _axes(layout, xs, ys)
+    return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 
 
 def regression_surface(
@@ -183,34 +175,27 @@ def regression_surface(
     vals = np.concatenate([p.ravel(), y_all])
     vals = vals[np.isfinite(vals)]
     lo, hi = (float(vals.min()), float(vals.max())) if len(vals) else (-1.0, 1.0)
-    fig = go.Figure(
-        go.Heatmap(
-            x=f32(xs),
-            y=f32(ys),
-            z=f32(p),
-            coloraxis="coloraxis",
-            opacity=0.85,
-            hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>prediction %{z:.3f}<extra></extra>",
-            name="prediction",
-        )
-    )
+    data = [
+        {
+            "type": "heatmap",
+            "x": f32(xs),
+            "y": f32(ys),
+            "z": f32(p),
+            "coloraxis": "coloraxis",
+            "opacity": 0.85,
+            "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>prediction %{z:.3f}<extra></extra>",
+            "name": "prediction",
+        }
+    ]
     for split, raw, y in _splits(dataset, show_test):
         target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
         marker = _point_marker(split, f32(target))
         marker["coloraxis"] = "coloraxis"
         marker["line"] = {"color": "#555", "width": 0.8 if split == "train" else 2}
-        fig.add_trace(
-            go.Scatter(
-                x=f32(raw[:, 0]),
-                y=f32(raw[:, 1]),
-                mode="markers",
-                marker=marker,
-                name=f"{split} points",
-                hovertemplate="(%{x:.2f}, %{y:.2f})<br>target %{marker.color:.3f}",
-            )
-        )
-    fig.update_layout(
-        coloraxis={
+        hover = "(%{x:.2f}, %{y:.2f})<br>target %{marker.color:.3f}"
+        data.append(_points(raw[:, 0], raw[:, 1], marker, f"{split} points", hover))
+    layout = {
+        "coloraxis": {
             "colorscale": DIVERGING,
             "cmin": lo,
             "cmax": hi,
@@ -222,11 +207,11 @@ def regression_surface(
                 "title": {"text": "value"},
             },
         }
-    )
-    _axes(fig, dataset, xs, ys)
+    }
+    _axes(layout, xs, ys)
     if np.ndim(dataset.y_train) == 2 and np.shape(dataset.y_train)[1] > 1:
-        note(fig, "Multi-output regression: the first output is shown.", y=-0.12)
-    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+        note(layout, "Multi-output regression: the first output is shown.", y=-0.12)
+    return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 
 
 def regression_curve(
@@ -242,48 +227,45 @@ def regression_curve(
     """1D data: the fitted curve over the points; with `std` (MC dropout) a mean ± 2 std band."""
     xs = np.asarray(xs, dtype=np.float64).ravel()
     mean = np.asarray(pred, dtype=np.float64).reshape(len(xs), -1)[:, 0]
-    fig = go.Figure()
+    data = []
     if std is not None:
         s = np.asarray(std, dtype=np.float64).reshape(len(xs), -1)[:, 0]
         band_x = np.r_[xs, xs[::-1]]
         band_y = np.r_[mean + 2 * s, (mean - 2 * s)[::-1]]
-        fig.add_trace(
-            go.Scatter(
-                x=f32(band_x),
-                y=f32(band_y),
-                fill="toself",
-                fillcolor="rgba(8,119,189,0.18)",
-                line={"width": 0},
-                hoverinfo="skip",
-                name="mean ± 2 std (MC dropout)",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": f32(band_x),
+                "y": f32(band_y),
+                "fill": "toself",
+                "fillcolor": "rgba(8,119,189,0.18)",
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "name": "mean ± 2 std (MC dropout)",
+            }
         )
     for split, raw, y in _splits(dataset, show_test):
         target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
         color = NEGATIVE if split == "train" else "rgba(0,0,0,0)"
-        fig.add_trace(
-            go.Scatter(
-                x=f32(raw[:, 0]),
-                y=f32(target),
-                mode="markers",
-                marker=_point_marker(split, color) | {"size": 5},
-                name=f"{split} points",
-                hovertemplate="x %{x:.3f}<br>y %{y:.3f}<extra></extra>",
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=f32(xs),
-            y=f32(mean),
-            mode="lines",
-            line={"color": POSITIVE, "width": 2.5},
-            name="prediction",
-            hovertemplate="x %{x:.3f}<br>ŷ %{y:.3f}<extra></extra>",
-        )
+        marker = _point_marker(split, color) | {"size": 5}
+        hover = "x %{x:.3f}<br>y %{y:.3f}<extra></extra>"
+        data.append(_points(raw[:, 0], target, marker, f"{split} points", hover))
+    data.append(
+        {
+            "type": "scatter",
+            "x": f32(xs),
+            "y": f32(mean),
+            "mode": "lines",
+            "line": {"color": POSITIVE, "width": 2.5},
+            "name": "prediction",
+            "hovertemplate": "x %{x:.3f}<br>ŷ %{y:.3f}<extra></extra>",
+        }
     )
-    fig.update_xaxes(title_text="x", range=[float(xs[0]), float(xs[-1])])
-    fig.update_yaxes(title_text="y")
-    return style(fig, height=height, uirevision=uirevision, legend_side=True)
+    layout = {
+        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])]},
+        "yaxis": {"title": {"text": "y"}},
+    }
+    return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 
 
 def output_figure(

@@ -5,7 +5,6 @@ were restored."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from core.history import History, Series
 from core.telemetry import DivergenceState, EarlyStoppingState
@@ -15,12 +14,16 @@ from playground.charts.common import (
     NEGATIVE,
     POSITIVE,
     STOP,
+    axis_id,
     downsample,
     empty_figure,
     f32,
+    figure,
     finite,
+    on_axes,
     positive_or_nan,
     style,
+    subplot_grid,
 )
 
 CURVES = (
@@ -37,34 +40,58 @@ def _xy(series: Series, how: str = "pick", log: bool = False):
     return x, (positive_or_nan(y) if log else y)
 
 
-def _vline(fig: go.Figure, step: float, color: str, dash: str, name: str) -> None:
-    fig.add_shape(
-        type="line",
-        x0=step,
-        x1=step,
-        y0=0,
-        y1=1,
-        xref="x",
-        yref="paper",
-        line={"color": color, "width": 1.5, "dash": dash},
-        name=name,
+def _vline(layout: dict, step: float, color: str, dash: str, name: str) -> None:
+    layout.setdefault("shapes", []).append(
+        {
+            "type": "line",
+            "x0": step,
+            "x1": step,
+            "y0": 0,
+            "y1": 1,
+            "xref": "x",
+            "yref": "paper",
+            "line": {"color": color, "width": 1.5, "dash": dash},
+            "name": name,
+        }
     )
 
 
-def _mark(fig: go.Figure, step: float, text: str, color: str, name: str, y: float) -> None:
-    fig.add_annotation(
-        x=step,
-        y=y,
-        xref="x",
-        yref="paper",
-        text=text,
-        showarrow=False,
-        xanchor="right",
-        yanchor="top",
-        align="right",
-        font={"size": 10, "color": color},
-        bgcolor="rgba(255,255,255,0.8)",
-        name=name,
+def _vrect(layout: dict, x0: float, x1: float, rows: int, name: str) -> None:
+    """A shaded step window over every subplot (one rect per row, as add_vrect draws it)."""
+    layout.setdefault("shapes", []).extend(
+        {
+            "type": "rect",
+            "x0": x0,
+            "x1": x1,
+            "y0": 0,
+            "y1": 1,
+            "xref": f"x{axis_id(n)}",
+            "yref": f"y{axis_id(n)} domain",
+            "fillcolor": "rgba(245,147,34,0.10)",
+            "line": {"width": 0},
+            "layer": "below",
+            "name": name,
+        }
+        for n in range(1, rows + 1)
+    )
+
+
+def _mark(layout: dict, step: float, text: str, color: str, name: str, y: float) -> None:
+    layout.setdefault("annotations", []).append(
+        {
+            "x": step,
+            "y": y,
+            "xref": "x",
+            "yref": "paper",
+            "text": text,
+            "showarrow": False,
+            "xanchor": "right",
+            "yanchor": "top",
+            "align": "right",
+            "font": {"size": 10, "color": color},
+            "bgcolor": "rgba(255,255,255,0.8)",
+            "name": name,
+        }
     )
 
 
@@ -76,41 +103,36 @@ def _patience_end(history: History, es: EarlyStoppingState) -> int | None:
     return int(steps[-1]) if len(steps) else None
 
 
-def _early_stopping_marks(fig: go.Figure, history: History, es: EarlyStoppingState) -> None:
+def _early_stopping_marks(
+    layout: dict, history: History, es: EarlyStoppingState, rows: int
+) -> None:
     if not es.enabled or es.best_step is None:
         return
     best = f"{es.best_value:.4g}" if finite(es.best_value) else "?"
-    _vline(fig, es.best_step, BEST, "dash", "es_best")
-    _mark(fig, es.best_step, f"best {es.monitor} {best}<br>step {es.best_step}", BEST, "es_best", 1)
+    _vline(layout, es.best_step, BEST, "dash", "es_best")
+    text = f"best {es.monitor} {best}<br>step {es.best_step}"
+    _mark(layout, es.best_step, text, BEST, "es_best", 1)
     end = _patience_end(history, es)
     if end is not None and end > es.best_step:
-        fig.add_vrect(
-            x0=es.best_step,
-            x1=end,
-            fillcolor="rgba(245,147,34,0.10)",
-            line_width=0,
-            layer="below",
-            name="es_patience",
-        )
+        _vrect(layout, es.best_step, end, rows, "es_patience")
         waited = f"{es.evals_since_best}/{es.patience} evals without improvement"
-        _mark(fig, end, waited, MUTED, "es_patience", 0.70 if es.stopped else 0.86)
+        _mark(layout, end, waited, MUTED, "es_patience", 0.70 if es.stopped else 0.86)
     if es.stopped and es.stopped_step is not None:
-        _vline(fig, es.stopped_step, STOP, "solid", "es_stop")
+        _vline(layout, es.stopped_step, STOP, "solid", "es_stop")
         reason = es.reason or "early stopping"
         restored = (
             f"best weights (step {es.best_step}) restored"
             if es.restored
             else "last weights kept (not restored)"
         )
-        _mark(
-            fig,
-            es.stopped_step,
-            f"stopped at step {es.stopped_step}: {reason}",
-            STOP,
-            "es_stop",
-            0.86,
-        )
-        _mark(fig, es.stopped_step, restored, STOP, "es_restored", 0.78)
+        stopped = f"stopped at step {es.stopped_step}: {reason}"
+        _mark(layout, es.stopped_step, stopped, STOP, "es_stop", 0.86)
+        _mark(layout, es.stopped_step, restored, STOP, "es_restored", 0.78)
+
+
+def _line(x, y, line: dict, name: str, hover: str, row: int, **extra) -> dict:
+    trace = {"type": "scatter", "x": f32(x), "y": f32(y), "mode": "lines", "line": line}
+    return on_axes(trace | {"name": name, "hovertemplate": hover} | extra, row)
 
 
 def loss_curves(
@@ -134,58 +156,32 @@ def loss_curves(
         return empty_figure(title="Loss", height=height, uirevision=uirevision)
     has_acc = show_accuracy and any(len(run[n]) for n in ("train_accuracy", "val_accuracy"))
     rows = 2 if has_acc else 1
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.06,
-        row_heights=[0.65, 0.35] if has_acc else None,
+    layout = subplot_grid(
+        rows, 1, vertical_spacing=0.06, row_heights=[0.65, 0.35] if has_acc else None
     )
+    if has_acc:  # shared x: the top axis follows the bottom one and hides its tick labels
+        layout["xaxis"] |= {"matches": "x2", "showticklabels": False}
+    data = []
     if show_batch and len(run["batch_loss"]):
         x, y = _xy(run["batch_loss"], how="mean", log=log_y)
-        fig.add_trace(
-            go.Scatter(
-                x=f32(x),
-                y=f32(y),
-                mode="lines",
-                line={"color": "rgba(120,130,140,0.35)", "width": 1},
-                name="batch loss (mean)",
-                hovertemplate="step %{x:.0f}<br>batch loss %{y:.4g}",
-            ),
-            row=1,
-            col=1,
-        )
+        line = {"color": "rgba(120,130,140,0.35)", "width": 1}
+        hover = "step %{x:.0f}<br>batch loss %{y:.4g}"
+        data.append(_line(x, y, line, "batch loss (mean)", hover, 1))
     for key, label, color, row in CURVES:
         if row > rows or not len(run[key]):
             continue
         x, y = _xy(run[key], log=log_y and row == 1)
-        fig.add_trace(
-            go.Scatter(
-                x=f32(x),
-                y=f32(y),
-                mode="lines",
-                line={"color": color, "width": 2, "dash": "solid" if "train" in key else "dot"},
-                name=label,
-                legendgroup=key.split("_")[0],
-                hovertemplate="step %{x:.0f}<br>" + label + " %{y:.4g}<extra></extra>",
-            ),
-            row=row,
-            col=1,
-        )
-    fig.update_yaxes(title_text="loss", type="log" if log_y else "linear", row=1, col=1)
+        line = {"color": color, "width": 2, "dash": "solid" if "train" in key else "dot"}
+        hover = "step %{x:.0f}<br>" + label + " %{y:.4g}<extra></extra>"
+        data.append(_line(x, y, line, label, hover, row, legendgroup=key.split("_")[0]))
+    layout["yaxis"] |= {"title": {"text": "loss"}, "type": "log" if log_y else "linear"}
     if has_acc:
-        fig.update_yaxes(title_text="accuracy", range=[0, 1.02], tickformat=".0%", row=2, col=1)
-    fig.update_xaxes(title_text="step", row=rows, col=1)
+        layout["yaxis2"] |= {"title": {"text": "accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
+    layout[f"xaxis{axis_id(rows)}"]["title"] = {"text": "step"}
     if early_stopping is not None:
-        _early_stopping_marks(fig, history, early_stopping)
+        _early_stopping_marks(layout, history, early_stopping, rows)
     if divergence is not None and divergence.diverged and divergence.step is not None:
-        _vline(fig, divergence.step, STOP, "dot", "diverged")
-        _mark(
-            fig,
-            divergence.step,
-            f"diverged at step {divergence.step}: {divergence.reason}",
-            STOP,
-            "diverged",
-            0.62,
-        )
-    return style(fig, height=height, uirevision=uirevision)
+        _vline(layout, divergence.step, STOP, "dot", "diverged")
+        text = f"diverged at step {divergence.step}: {divergence.reason}"
+        _mark(layout, divergence.step, text, STOP, "diverged", 0.62)
+    return figure(data, style(layout, height=height, uirevision=uirevision))
