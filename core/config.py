@@ -234,6 +234,26 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> {"dotted.path": leaf value} (lists are leaves)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def set_path(tree: dict, path: str, value: Any) -> None:
+    """Set the leaf at a dotted path of nested dicts, in place."""
+    *parents, leaf = path.split(".")
+    for name in parents:
+        tree = tree[name]
+    tree[leaf] = value
+
+
 def from_dict(cls: type, data: Any, path: str = "") -> Any:
     """Plain dicts -> a validated dataclass tree. Missing keys take defaults; unknown keys fail."""
     if not isinstance(data, dict):

@@ -174,12 +174,8 @@ def _render_layer(i: int) -> None:
 def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
     opt = config.training.optimizer
     st.selectbox("Optimizer", C.OPTIMIZERS, key=W.key("training.optimizer.name"))
-    st.select_slider(
-        "Learning rate",
-        _options_with(LEARNING_RATES, opt.learning_rate),
-        key=W.key("training.optimizer.learning_rate"),
-        format_func=_fmt_rate,
-        help="Changing it mid-run does not reset the network.",
+    _rate_slider(
+        "Learning rate", LEARNING_RATES, opt.learning_rate, "training.optimizer.learning_rate"
     )
     for name in OPTIMIZER_PARAMS[opt.name]:
         st.number_input(name, format="%g", key=W.key(f"training.optimizer.{name}"))
@@ -187,18 +183,9 @@ def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
         "Batch size", 1, max(1, min(n_train, C.MAX_BATCH_SIZE)), key=W.key("training.batch_size")
     )
     _render_schedule(config)
-    st.select_slider(
-        "L1 rate",
-        _options_with(RATES, config.training.regularization.l1),
-        key=W.key("training.regularization.l1"),
-        format_func=_fmt_rate,
-    )
-    st.select_slider(
-        "L2 rate",
-        _options_with(RATES, config.training.regularization.l2),
-        key=W.key("training.regularization.l2"),
-        format_func=_fmt_rate,
-    )
+    reg = config.training.regularization
+    _rate_slider("L1 rate", RATES, reg.l1, "training.regularization.l1")
+    _rate_slider("L2 rate", RATES, reg.l2, "training.regularization.l2")
     cols = st.columns(2)
     cols[0].number_input(
         "Clip grad norm", 0.0, 1e4, format="%g", key=W.key("training.regularization.grad_clip")
@@ -207,6 +194,17 @@ def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
         "Max-norm", 0.0, 100.0, format="%g", key=W.key("training.regularization.max_norm")
     )
     _render_early_stopping(config)
+
+
+def _rate_slider(label: str, options: tuple, value: float, path: str) -> None:
+    """A log-spaced rate picker; changing it mid-run does not reset the network."""
+    st.select_slider(
+        label,
+        _options_with(options, value),
+        key=W.key(path),
+        format_func=_fmt_rate,
+        help="Changes apply mid-run without resetting the network.",
+    )
 
 
 def _render_schedule(config: C.PlaygroundConfig) -> None:

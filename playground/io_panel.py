@@ -21,30 +21,24 @@ CSV_UPLOAD_KEY = "csv_upload"
 
 
 def render(session: PlaygroundSession) -> None:
-    st.download_button(
+    _download(
         "Download trained model (.npz)",
-        data=lambda: exports.model_bytes(session),
-        file_name="backprop-playground-model.npz",
-        mime="application/octet-stream",
-        on_click="ignore",
-        width="stretch",
-        help="Weights and configuration in one .npz file (no pickle). Load it here again.",
+        lambda: exports.model_bytes(session),
+        "backprop-playground-model.npz",
+        "application/octet-stream",
+        "Weights and configuration in one .npz file (no pickle). Load it here again.",
     )
-    st.download_button(
+    _download(
         "Download configuration (.json)",
-        data=lambda: session.config.to_json(),
-        file_name="backprop-playground-config.json",
-        mime="application/json",
-        on_click="ignore",
-        width="stretch",
+        session.config.to_json,
+        "backprop-playground-config.json",
+        "application/json",
     )
-    st.download_button(
+    _download(
         "Download training history (.csv)",
-        data=lambda: exports.history_csv(session),
-        file_name="backprop-playground-history.csv",
-        mime="text/csv",
-        on_click="ignore",
-        width="stretch",
+        lambda: exports.history_csv(session),
+        "backprop-playground-history.csv",
+        "text/csv",
     )
     st.file_uploader(
         "Start from a saved model (.npz)",
@@ -58,6 +52,19 @@ def render(session: PlaygroundSession) -> None:
         ("weights and configuration", "matching weights in the current network"),
         key="model_upload_mode",
         help="The second option is transfer learning: layers whose shapes match are copied.",
+    )
+
+
+def _download(label: str, data, file_name: str, mime: str, help: str | None = None) -> None:
+    """A download whose bytes are made only when the button is pressed."""
+    st.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=mime,
+        on_click="ignore",
+        width="stretch",
+        help=help,
     )
 
 

@@ -13,7 +13,15 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core.config import ConfigError, LayerConfig, PlaygroundConfig, from_dict, to_dict
+from core.config import (
+    ConfigError,
+    LayerConfig,
+    PlaygroundConfig,
+    flatten,
+    from_dict,
+    set_path,
+    to_dict,
+)
 
 HIDDEN_KEY = "network.hidden"
 PRESET_KEY = "preset"
@@ -77,17 +85,6 @@ def spec_to_hidden(spec: str) -> list[dict]:
 # --- flattening ----------------------------------------------------------------------------
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{path}."))
-        else:
-            flat[path] = value
-    return flat
-
-
 def _format(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -100,13 +97,13 @@ def _format(value: object) -> str:
 
 def config_to_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict[str, str]:
     """Query parameters for `config`: only the fields that differ from the defaults."""
-    default = _flatten(to_dict(PlaygroundConfig()))
+    default = flatten(to_dict(PlaygroundConfig()))
     params: dict[str, str] = {}
     if preset:
         params[PRESET_KEY] = preset
     if hide:
         params[HIDE_KEY] = ",".join(hide)
-    for path, value in _flatten(to_dict(config)).items():
+    for path, value in flatten(to_dict(config)).items():
         if path in UNWRITTEN_FIELDS or value == default.get(path):
             continue
         if path == HIDDEN_KEY:
@@ -134,14 +131,6 @@ def _parse(template: object, text: str) -> object:
     return text
 
 
-def _set_path(tree: dict, path: str, value: object) -> None:
-    *parents, leaf = path.split(".")
-    node = tree
-    for name in parents:
-        node = node[name]
-    node[leaf] = value
-
-
 def _first(value: object) -> str:
     if isinstance(value, list | tuple):
         value = value[0] if value else ""
@@ -152,7 +141,7 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
     """Read query parameters over `base` (a preset or the defaults); never raises."""
     notices: list[str] = []
     tree = to_dict(base or PlaygroundConfig())
-    leaves = _flatten(to_dict(PlaygroundConfig()))
+    leaves = flatten(to_dict(PlaygroundConfig()))
     leaves[HIDDEN_KEY] = []
     state = UrlState(config=base or PlaygroundConfig())
     if len(params) > MAX_PARAMS:
@@ -172,7 +161,7 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
         candidate = copy.deepcopy(tree)
         try:
             value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(leaves[key], text)
-            _set_path(candidate, key, value)
+            set_path(candidate, key, value)
             from_dict(PlaygroundConfig, _relax_head(copy.deepcopy(candidate)))
         except (ConfigError, ValueError, TypeError) as err:
             notices.append(f"Link parameter '{key}' = '{text[:60]}' is invalid ({_reason(err)}).")

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Mapping, MutableMapping
 from dataclasses import fields
 
-from core.config import LayerConfig, PlaygroundConfig, from_dict, to_dict
+from core.config import LayerConfig, PlaygroundConfig, flatten, from_dict, set_path, to_dict
 
 PREFIX = "cfg:"
 N_LAYERS_KEY = "cfg:n_layers"
@@ -25,15 +25,9 @@ def layer_key(index: int, name: str) -> str:
     return f"{PREFIX}layer:{index}:{name}"
 
 
-def _leaves(tree: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for name, value in tree.items():
-        path = f"{prefix}{name}"
-        if isinstance(value, dict):
-            out.update(_leaves(value, f"{path}."))
-        elif path != "network.hidden":
-            out[path] = value
-    return out
+def _leaves(tree: dict) -> dict[str, object]:
+    """Config leaves that have a widget of their own (hidden layers have several)."""
+    return {path: v for path, v in flatten(tree).items() if path != "network.hidden"}
 
 
 def config_to_widgets(config: PlaygroundConfig) -> dict[str, object]:
@@ -54,7 +48,8 @@ def widgets_to_config(state: Mapping[str, object], base: PlaygroundConfig) -> Pl
     tree = to_dict(base)
     for path in _leaves(tree):
         if key(path) in state:
-            _set_path(tree, path, state[key(path)])
+            value = state[key(path)]
+            set_path(tree, path, list(value) if isinstance(value, tuple) else value)
     n_layers = int(state.get(N_LAYERS_KEY, len(base.network.hidden)))
     default = to_dict(LayerConfig())
     hidden = []
@@ -63,13 +58,6 @@ def widgets_to_config(state: Mapping[str, object], base: PlaygroundConfig) -> Pl
         hidden.append({n: state.get(layer_key(i, n), template[n]) for n in LAYER_FIELDS})
     tree["network"]["hidden"] = hidden
     return from_dict(PlaygroundConfig, tree)
-
-
-def _set_path(tree: dict, path: str, value: object) -> None:
-    *parents, leaf = path.split(".")
-    for name in parents:
-        tree = tree[name]
-    tree[leaf] = list(value) if isinstance(value, tuple) else value
 
 
 def add_layer(state: MutableMapping[str, object], max_layers: int) -> None:

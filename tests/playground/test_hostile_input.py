@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config import ConfigError, PlaygroundConfig, from_dict, to_dict, validate
+from core.config import ConfigError, PlaygroundConfig, flatten, from_dict, to_dict, validate
 from core.data import load_dataset
 from core.serialization import save_model
 from playground.session import PlaygroundSession
-from playground.url_state import _flatten, query_to_state
+from playground.url_state import query_to_state
 from tests.playground.apptest_helpers import click, open_app, steps
 
-KNOWN_KEYS = sorted(_flatten(to_dict(PlaygroundConfig())))
+KNOWN_KEYS = sorted(flatten(to_dict(PlaygroundConfig())))
 NASTY_TEXT = st.one_of(
     st.text(max_size=60),
     st.sampled_from(
