@@ -48,7 +48,7 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 def _fast_panel(session: PlaygroundSession) -> None:
     if session.running:
-        with pacing.tick_timer():
+        with pacing.tick_timer(id(session)):
             session.tick(pacing.train_budget())
         if not session.running:  # early stopping or divergence ended the run
             st.rerun()

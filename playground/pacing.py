@@ -1,10 +1,15 @@
 """How often the live view ticks and how long each tick trains, adapted to the server's load.
 
-All sessions of one app process share this module. Each tick records how long it
-took; the recent ticks across all sessions give the process's busy fraction
-(busy seconds per wall-clock second, of one core: the GIL serialises them). When
-the process is saturated the tick interval grows and the training budget shrinks,
-so every student keeps getting updates instead of the process collapsing.
+All sessions of one app process share this module. Streamlit's `run_every` timer lives in
+the browser and never backs off, so the server must hand out intervals it can sustain:
+
+    cost per tick   c = (process CPU seconds in the window) / (ticks in the window)
+    sustainable     R = TARGET_CPU / c                  ticks per second, all sessions
+    interval        T = clamp(active sessions / R, FAST_INTERVAL, MAX_INTERVAL)
+
+The process CPU counts everything a tick causes (training, figures, Streamlit's own work,
+the slower fragments), so the model needs no guess of where the time goes. When the process
+is over its target the per-tick training budget shrinks too, which lowers c.
 """
 
 from __future__ import annotations
@@ -19,47 +24,66 @@ FAST_INTERVAL = 0.2  # seconds between live redraws when the server is idle
 NETWORK_FACTOR = 5  # the network diagram redraws this many times less often
 INSPECT_FACTOR = 10  # the inspection charts even less often
 TRAIN_BUDGET = 0.03  # seconds of training per tick when idle
-MIN_TRAIN_BUDGET = 0.01
-MAX_INTERVAL = 3.0
-WINDOW = 3.0  # seconds of tick history that define the load
-TARGET_BUSY = 0.75  # fraction of one core the ticks may use before backing off
+MIN_TRAIN_BUDGET = 0.005
+MAX_INTERVAL = 4.0
+WINDOW = 5.0  # seconds of history that define the load
+TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backing off
+REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
 
 _lock = threading.Lock()
-_ticks: collections.deque[tuple[float, float]] = collections.deque(maxlen=5000)
+_ticks: collections.deque[tuple[float, int]] = collections.deque(maxlen=20_000)
+_cpu: collections.deque[tuple[float, float]] = collections.deque(maxlen=20_000)
 
 
 @contextlib.contextmanager
-def tick_timer():
-    """Record the duration of one tick (training and drawing)."""
-    start = time.perf_counter()
+def tick_timer(session_key: int = 0):
+    """Record one live tick of a session (training and drawing)."""
     try:
         yield
     finally:
-        record_tick(start, time.perf_counter() - start)
+        record_tick(session_key)
 
 
-def record_tick(start: float, duration: float) -> None:
+def record_tick(session_key: int, now: float | None = None, cpu: float | None = None) -> None:
+    now = time.monotonic() if now is None else now
+    cpu = time.process_time() if cpu is None else cpu
     with _lock:
-        _ticks.append((start, duration))
+        _ticks.append((now, session_key))
+        _cpu.append((now, cpu))
+        _trim(now)
 
 
-def busy_fraction(now: float | None = None) -> float:
-    """Seconds spent in ticks over the last WINDOW seconds, divided by WINDOW."""
-    now = time.perf_counter() if now is None else now
+def _trim(now: float) -> None:
+    while _ticks and _ticks[0][0] < now - WINDOW:
+        _ticks.popleft()
+    while len(_cpu) > 2 and _cpu[0][0] < now - WINDOW:
+        _cpu.popleft()
+
+
+def load(now: float | None = None) -> dict[str, float]:
+    """The window's figures: CPU share, cost per tick, active sessions, sustainable rate."""
+    now = time.monotonic() if now is None else now
     with _lock:
-        while _ticks and _ticks[0][0] < now - WINDOW:
-            _ticks.popleft()
-        busy = sum(d for _, d in _ticks)
-    return busy / WINDOW
-
-
-def load_factor() -> float:
-    """>= 1: how far over the target load the process runs (1 when under it)."""
-    return max(1.0, busy_fraction() / TARGET_BUSY)
+        _trim(now)
+        ticks = len(_ticks)
+        sessions = len({key for _, key in _ticks})
+        (t0, c0), (t1, c1) = (_cpu[0], _cpu[-1]) if len(_cpu) >= 2 else ((now, 0.0), (now, 0.0))
+    span = t1 - t0
+    if ticks < 3 or span < 0.5:
+        return {"cpu": 0.0, "cost": 0.0, "sessions": sessions, "sustainable": float("inf")}
+    cost = max(c1 - c0, 0.0) / max(ticks - 1, 1)
+    return {
+        "cpu": (c1 - c0) / span,
+        "cost": cost,
+        "sessions": sessions,
+        "sustainable": TARGET_CPU / cost if cost > 0 else float("inf"),
+    }
 
 
 def fast_interval() -> float:
-    return min(MAX_INTERVAL, FAST_INTERVAL * load_factor())
+    figures = load()
+    wanted = figures["sessions"] / figures["sustainable"] if figures["sustainable"] else 0.0
+    return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
 
 
 def network_interval() -> float:
@@ -71,10 +95,10 @@ def inspect_interval() -> float:
 
 
 def train_budget() -> float:
-    return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET / load_factor())
-
-
-REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
+    """Full budget while the process is under its CPU target, less in proportion above it."""
+    cpu = load()["cpu"]
+    scale = 1.0 if cpu <= TARGET_CPU else TARGET_CPU / cpu
+    return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET * scale)
 
 
 def should_repace(interval_in_effect: float, paced_at: float, now: float | None = None) -> bool:
@@ -102,3 +126,4 @@ def freeze_startup_objects() -> None:
 def reset() -> None:
     with _lock:
         _ticks.clear()
+        _cpu.clear()
