@@ -169,7 +169,7 @@ class TrainingConfig:
     seed: int = field(default=0, metadata=_range(0, 2**31 - 1, integer=True))
     eval_every: int = field(default=0, metadata=_range(0, 10**6, integer=True))  # 0 = each epoch
     stats_every: int = field(default=5, metadata=_range(1, 10**6, integer=True))  # layer scalars
-    histogram_every: int = field(default=50, metadata=_range(1, 10**6, integer=True))
+    histogram_every: int = field(default=200, metadata=_range(1, 10**6, integer=True))
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     regularization: RegularizationConfig = field(default_factory=RegularizationConfig)

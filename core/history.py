@@ -35,6 +35,23 @@ class Series:
         self._values[self._n] = value
         self._n += 1
 
+    def extend(self, steps, values) -> None:
+        """Append many points at once (sequences of equal length, e.g. arrays or lists); the same
+        result as appending them one by one."""
+        total = len(steps)
+        if len(values) != total:
+            raise ValueError(f"{total} steps but {len(values)} values")
+        i = 0
+        while i < total:
+            if self._n == self.capacity:
+                self._thin_older_half()
+            n = self._n
+            take = min(self.capacity - n, total - i)
+            self._steps[n : n + take] = steps[i : i + take]
+            self._values[n : n + take] = values[i : i + take]
+            self._n = n + take
+            i += take
+
     def _thin_older_half(self) -> None:
         half = self.capacity // 2
         kept = np.r_[np.arange(0, half, 2), np.arange(half, self.capacity)]

@@ -203,11 +203,21 @@ class Network:
         return X
 
     def _logits(self, X: Array, training: bool) -> Array:
-        """Feature-major logits Z (n_outputs, n) of the output layer."""
+        """Feature-major logits Z (n_outputs, n) of the output layer (X already checked)."""
         A = X.T
         for forward in self._forwards:
             A = forward(A, training)
         return A
+
+    def logits(self, X, training: bool) -> Array:
+        """Feature-major logits Z (n_outputs, n): the output layer before the head.
+
+        `head.forward(Z, y, training)` gives the loss and `head.output(Z)` the prediction, so one
+        pass serves both. training=True caches what backward needs (call head.forward with
+        training=True before backward). An X stored feature-major (X = Xt.T with Xt C-contiguous)
+        saves the transposing copy into the first layer.
+        """
+        return self._logits(self._check(X), training)
 
     def forward(self, X, training: bool) -> Array:
         """The head's output (n, n_outputs); training=True caches for backward."""

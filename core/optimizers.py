@@ -7,6 +7,11 @@ or a user can change it at any time without touching the state.
 
 Notation: p parameter, g its gradient, lr learning rate, t the number of updates of that parameter
 so far (1 on the first update). All updates are element-wise and in place.
+
+Speed: the trainer hands over each contiguous run of live parameters in the network's flat buffer
+as ONE packed array (see `Optimizer.pack`), so an update is a handful of whole-buffer ufunc calls
+whatever the depth; intermediate results go to a per-key scratch buffer (`_buffer`), so a step
+allocates nothing.
 """
 
 from __future__ import annotations
@@ -36,10 +41,13 @@ class Optimizer:
         self.t: dict[str, int] = {}  # updates applied per update key (for bias correction)
         self._store: dict[str, dict[str, np.ndarray]] = {}  # per update key
         self._members: dict[str, dict[str, tuple[int, tuple[int, ...]]]] = {}
+        self._scratch: dict[str, np.ndarray] = {}  # work buffers: no allocation per step
+        self._weights: dict[str, tuple] = {}  # key -> (array, its `_weight_views`)
 
     def pack(self, key: str, members: dict[str, tuple[int, tuple[int, ...]]]) -> None:
         """Declare update key `key` as an array holding each member name at (flat offset, shape)."""
         self._members[key] = dict(members)
+        self._weights.pop(key, None)
 
     def step(self, params: dict, grads: dict, lr: float, keys: Iterable[str]) -> None:
         """Update `params[k]` in place from `grads[k]` for every k in `keys`."""
@@ -64,13 +72,28 @@ class Optimizer:
                 }
         return [st[n] for n in names]
 
+    def _buffer(self, key: str, p: np.ndarray) -> np.ndarray:
+        """A scratch array like `p` for the update of `key` (allocated once)."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = self._scratch[key] = np.empty_like(p)
+        return buf
+
     def _weight_views(self, key: str, p: np.ndarray) -> list[np.ndarray]:
-        """The weight matrices (ndim >= 2) in the array updated under `key`."""
+        """The weight matrices (ndim >= 2) in the array updated under `key` (cached per key)."""
+        cached = self._weights.get(key)
+        if cached is not None and cached[0] is p:
+            return cached[1]
         members = self._members.get(key)
         if members is None:
-            return [p] if p.ndim >= 2 else []
-        flat = p.reshape(-1)
-        return [flat[o : o + math.prod(s)].reshape(s) for o, s in members.values() if len(s) >= 2]
+            views = [p] if p.ndim >= 2 else []
+        else:
+            flat = p.reshape(-1)
+            views = [
+                flat[o : o + math.prod(s)].reshape(s) for o, s in members.values() if len(s) >= 2
+            ]
+        self._weights[key] = (p, views)
+        return views
 
     def _tick(self, key: str) -> int:
         t = self.t.get(key, 0) + 1
@@ -82,6 +105,8 @@ class Optimizer:
         self.state.clear()
         self.t.clear()
         self._store.clear()
+        self._scratch.clear()
+        self._weights.clear()
 
 
 class SGD(Optimizer):
@@ -90,10 +115,15 @@ class SGD(Optimizer):
     name = "sgd"
 
     def step(self, params: dict, grads: dict, lr: float, keys: Iterable[str]) -> None:
-        # the hottest loop of a small playground net: inlined, two ufunc calls per parameter
+        # the hottest loop of a small playground net: inlined, two ufunc calls per array
+        scratch = self._scratch
         for k in keys:
             p = params[k]
-            p -= lr * grads[k]
+            buf = scratch.get(k)
+            if buf is None or buf.shape != p.shape:
+                buf = self._buffer(k, p)
+            np.multiply(grads[k], lr, out=buf)
+            p -= buf
 
 
 class Momentum(Optimizer):
@@ -105,7 +135,8 @@ class Momentum(Optimizer):
         (v,) = self._slots(key, p, ("velocity",))
         v *= self.cfg.momentum
         v += g
-        p -= lr * v
+        buf = np.multiply(v, lr, out=self._buffer(key, p))
+        p -= buf
 
 
 class Nesterov(Optimizer):
@@ -118,7 +149,10 @@ class Nesterov(Optimizer):
         (v,) = self._slots(key, p, ("velocity",))
         v *= mu
         v += g
-        p -= lr * (g + mu * v)
+        buf = np.multiply(v, mu, out=self._buffer(key, p))
+        buf += g
+        buf *= lr
+        p -= buf
 
 
 class Adagrad(Optimizer):
@@ -128,8 +162,9 @@ class Adagrad(Optimizer):
 
     def _update(self, key, p, g, lr):
         (acc,) = self._slots(key, p, ("sum_sq",))
-        acc += g * g
-        p -= lr * g / (np.sqrt(acc) + self.cfg.eps)
+        buf = np.multiply(g, g, out=self._buffer(key, p))
+        acc += buf
+        _scaled_step(p, g, acc, buf, lr, self.cfg.eps)
 
 
 class Adadelta(Optimizer):
@@ -146,12 +181,17 @@ class Adadelta(Optimizer):
     def _update(self, key, p, g, lr):
         rho, eps = self.cfg.rho, self.cfg.eps
         eg2, edx2 = self._slots(key, p, ("avg_sq_grad", "avg_sq_delta"))
-        eg2 *= rho
-        eg2 += (1.0 - rho) * g * g
-        d = np.sqrt(edx2 + eps) / np.sqrt(eg2 + eps) * g
-        edx2 *= rho
-        edx2 += (1.0 - rho) * d * d
-        p -= lr * d
+        buf = self._buffer(key, p)
+        _decay_average(eg2, g, rho, buf)
+        d = np.add(edx2, eps)  # the one temporary: d = sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) g
+        np.sqrt(d, out=d)
+        np.add(eg2, eps, out=buf)
+        np.sqrt(buf, out=buf)
+        d /= buf
+        d *= g
+        _decay_average(edx2, d, rho, buf)
+        d *= lr
+        p -= d
 
 
 class RMSprop(Optimizer):
@@ -162,9 +202,9 @@ class RMSprop(Optimizer):
     def _update(self, key, p, g, lr):
         rho = self.cfg.rho
         (sq,) = self._slots(key, p, ("avg_sq_grad",))
-        sq *= rho
-        sq += (1.0 - rho) * g * g
-        p -= lr * g / (np.sqrt(sq) + self.cfg.eps)
+        buf = self._buffer(key, p)
+        _decay_average(sq, g, rho, buf)
+        _scaled_step(p, g, sq, buf, lr, self.cfg.eps)
 
 
 class Adam(Optimizer):
@@ -180,17 +220,11 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, cfg: OptimizerConfig | None = None):
-        super().__init__(cfg)
-        self._scratch: dict[str, np.ndarray] = {}  # work buffers: no allocation per step
-
     def _update(self, key, p, g, lr):
         b1, b2 = self.cfg.beta1, self.cfg.beta2
         t = self._tick(key)
         m, v = self._slots(key, p, ("m", "v"))
-        buf = self._scratch.get(key)
-        if buf is None:
-            buf = self._scratch[key] = np.empty_like(p)
+        buf = self._buffer(key, p)
         m *= b1
         np.multiply(g, 1.0 - b1, out=buf)
         m += buf
@@ -227,6 +261,23 @@ class AdamW(Adam):
         if self.cfg.weight_decay:
             for W in self._weight_views(key, p):
                 W *= 1.0 - lr * self.cfg.weight_decay
+
+
+def _decay_average(avg: np.ndarray, x: np.ndarray, rho: float, buf: np.ndarray) -> None:
+    """avg <- rho*avg + (1-rho)*x^2, in place (buf is overwritten)."""
+    avg *= rho
+    np.multiply(x, x, out=buf)
+    buf *= 1.0 - rho
+    avg += buf
+
+
+def _scaled_step(p, g, acc, buf, lr: float, eps: float) -> None:
+    """p <- p - lr * g / (sqrt(acc) + eps), in place (buf is overwritten)."""
+    np.sqrt(acc, out=buf)
+    buf += eps
+    np.divide(g, buf, out=buf)
+    buf *= lr
+    p -= buf
 
 
 OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {

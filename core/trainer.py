@@ -5,16 +5,29 @@ add the L1/L2 penalty gradient, clip by global norm, optimizer update of the non
 max-norm. Every step records the batch loss and learning rate; every `stats_every` steps the
 per-layer scalars (LayerStats); every `histogram_every` steps histograms of weights, activations
 and gradients; every `eval_every` steps (0 = at each epoch end) the loss and accuracy on the
-train and test splits (each capped at EVAL_MAX fixed, seeded points, so that evaluating a
-large set each epoch does not cost more than the epoch; `evaluate()` uses every point).
+train and test splits.
 
-The step path is kept lean for small nets, where Python overhead dominates: the epoch order is
-shuffled once per epoch (small sets are gathered once per epoch so a batch is a slice), and the
-update-to-weight ratio only copies weights on stats steps.
+What "train loss" / "val loss" mean in the history: the mean data loss (and accuracy) in eval
+mode on a fixed, seeded subset of each split, taken once per run: at most EVAL_MAX points, fewer
+for big nets on small sets (`eval_points`: an evaluation of both splits then costs at most ~10%
+of an epoch's training), never fewer than EVAL_MIN. Both subsets go through ONE forward pass.
+`evaluate()` without `max_points` uses every point.
+
+Speed (small nets are dominated by Python overhead, big ones by memory passes):
+- the network keeps all parameters in one flat buffer (gradients in another, same offsets), so
+  the optimizer updates each contiguous run of live parameters (one run unless a middle block is
+  frozen) in a few whole-buffer operations, the finiteness check is one dot product g.g over the
+  live gradients (its root is the global norm used for clipping), and the rollback checkpoint
+  and the stats copies are one flat copy each;
+- the epoch order is shuffled once per epoch (small sets are gathered once per epoch so a batch
+  is a slice);
+- batch losses and learning rates are kept in lists and moved into the history in bulk
+  (`Series.extend`) at each epoch end and whenever a public call returns (`flush_telemetry`);
+- layer stats are batched over up to MAX_PENDING stats steps (see `_LayerTelemetry`).
 
 Divergence: a non-finite loss (checked before backward) or gradient (checked before the update)
 stops training with a reason naming the step, and the update is not applied. If the weights
-themselves became non-finite (an overflowing update), they are rolled back to the last
+themselves became non-finite (an overflowing update), all parameters are rolled back to the last
 checkpoint, which is taken at every stats step.
 """
 
@@ -44,11 +57,26 @@ from core.telemetry import (
 )
 
 EVAL_MAX = 1_000  # points per split in the periodic evaluation (a fixed seeded subset if more)
+EVAL_MIN = 250  # ... never fewer than this (if the split has them); see `eval_points`
+EVAL_MACS = 25_000_000  # multiply-adds per split an evaluation may always spend
+EVAL_FRACTION = 0.1  # ... or this fraction of an epoch's training points per split
 PRESHUFFLE_MAX_BYTES = 32 * 1024 * 1024  # gather the whole epoch at once below this size
 SATURATION_MARGIN = 0.025  # sigmoid/tanh outputs within 2.5% of the range of a bound
 RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu")
 _EVAL_CHUNK = 4096
 _NO_LIMIT = 2**62
+
+
+def eval_points(n_parameters: int, n_train: int) -> int:
+    """Points per split in the periodic evaluation, between EVAL_MIN and EVAL_MAX.
+
+    A forward pass costs about n_parameters multiply-adds per point and a training epoch about
+    2 * n_parameters * n_train, so big nets on small sets get fewer points: as many as
+    EVAL_MACS allows, or EVAL_FRACTION of the training points (then one evaluation of both
+    splits costs at most ~10% of the epoch's training), whichever is more.
+    """
+    points = max(EVAL_MACS // max(n_parameters, 1), int(EVAL_FRACTION * n_train))
+    return int(min(EVAL_MAX, max(EVAL_MIN, points)))
 
 
 def _bounds(activation: str) -> tuple[float, float] | None:
@@ -65,46 +93,15 @@ def _saturating(activation: str) -> bool:
     return activation.startswith(("sigmoid", "tanh"))
 
 
-def _offset(view: np.ndarray, base: np.ndarray) -> int | None:
-    """Element offset of a C-contiguous view inside a C-contiguous base, or None."""
-    if not view.flags.c_contiguous or view.dtype != base.dtype:
-        return None
-    start = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if start % view.itemsize or not 0 <= start <= base.nbytes - view.nbytes:
-        return None
-    return start // view.itemsize
-
-
-def _packed_groups(params: dict, grads: dict, keys) -> list[tuple[str, list[tuple]]]:
-    """Group parameter keys whose arrays exactly tile one contiguous array, as Dense packs
-    [W; b]; the gradients must tile their own array the same way. Returns (update key,
-    [(member key, flat offset, shape), ...]); a lone key is its own group."""
-    groups, done = [], set()
-    for key in keys:
-        if key in done:
-            continue
-        p, g = params[key], grads[key]
-        base, gbase = p.base, g.base
-        members = [key]
-        if base is not None and gbase is not None and base.flags.c_contiguous:
-            members = [k for k in keys if k not in done and params[k].base is base]
-        layout = []
-        for k in members:
-            off, goff = _offset(params[k], base), _offset(grads[k], gbase)
-            if off is None or off != goff or grads[k].shape != params[k].shape:
-                layout = []
-                break
-            layout.append((k, off, params[k].shape))
-        spans = sorted((off, off + math.prod(shape)) for _, off, shape in layout)
-        tiled = bool(spans) and spans[0][0] == 0 and spans[-1][1] == base.size
-        tiled = tiled and all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
-        if len(layout) > 1 and tiled and gbase.shape == base.shape and gbase.flags.c_contiguous:
-            groups.append(("+".join(k for k, _, _ in layout), layout))
-            done.update(k for k, _, _ in layout)
+def _live_runs(slices: dict[str, slice], keys) -> list[tuple[int, int, list[str]]]:
+    """Merge the flat-buffer slices of `keys` into maximal contiguous runs (start, stop, keys)."""
+    runs: list[tuple[int, int, list[str]]] = []
+    for start, stop, key in sorted((slices[k].start, slices[k].stop, k) for k in keys):
+        if runs and runs[-1][1] == start:
+            runs[-1] = (runs[-1][0], stop, runs[-1][2] + [key])
         else:
-            groups.append((key, [(key, 0, p.shape)]))
-            done.add(key)
-    return groups
+            runs.append((start, stop, [key]))
+    return runs
 
 
 def _nice_ceil(x: float) -> float:
@@ -149,31 +146,35 @@ class _Bins:
 class _LayerTelemetry:
     """Per-layer scalars for all blocks at once, batched over several stats steps.
 
-    On a stats step only copies are taken (W|b of every block before and after the update, the
-    gradients, the blocks' outputs side by side); `flush` then computes every metric for all
-    pending steps and all blocks in a fixed number of array passes (segment sums with
-    `np.add.reduceat`), so the cost per stats step barely grows with depth and the Python
-    overhead of small nets is shared by up to MAX_PENDING steps. Big nets flush every step.
+    On a stats step only flat copies are taken (the network's whole `flat_params` before and after
+    the update, and `flat_grads`) and references kept to the blocks' outputs (fresh arrays every
+    forward pass, never modified in place; the head's output is computed from its logits at flush
+    time, for all pending steps at once); `flush` then computes every
+    metric for all pending steps and all blocks in a fixed number of array passes (segment sums
+    over each block's W slice of the flat buffer), so the cost per stats step barely grows with
+    depth and the Python overhead of small nets is shared by up to MAX_PENDING steps. Big nets
+    (one slot) skip the after/gradient copies and measure the live buffers directly.
+    The "before" copy is also the divergence rollback checkpoint (all parameters).
     """
 
-    MAX_PENDING = 32
+    MAX_PENDING = 256
     PENDING_BYTES = 4 * 1024 * 1024
 
     def __init__(self, network: Network):
         self.network = net = network
         blocks = net.blocks
-        keys = [k for b in blocks for k in (b.weight_key, b.bias_key)]
-        self.p_views = [net.params[k].reshape(-1) for k in keys]
-        self.g_views = [net.grads[k].reshape(-1) for k in keys]
-        sizes = [v.size for v in self.p_views]
-        P = sum(sizes)
-        self.offsets = np.cumsum([0] + sizes[:-1])
-        self.w_sizes = np.array(sizes[0::2], dtype=np.float64)
+        self.flat_p, self.flat_g = net.flat_params, net.flat_grads
+        w = [net.slices[b.weight_key] for b in blocks]
+        self.w_slices = [(s.start, s.stop) for s in w]
+        self.bounds = np.array([i for s in w for i in (s.start, s.stop)], dtype=np.intp)
+        self.w_sizes = np.array([s.stop - s.start for s in w], dtype=np.float64)
+        self._ones_p = np.ones(max(s.stop - s.start for s in w), net.dtype)
+        P = self.flat_p.size
         self.slots = int(max(1, min(self.MAX_PENDING, self.PENDING_BYTES // (4 * P * 8))))
         self.before = np.empty((self.slots, P), dtype=net.dtype)
-        self.data = np.empty((3, self.slots, P), dtype=net.dtype)  # W|b after, grads, update
+        self.data = np.empty((3, self.slots, P), dtype=net.dtype)  # params after, grads, update
         self.last_slot = 0  # slot holding the newest "before" copy (the rollback checkpoint)
-        np.concatenate(self.p_views, out=self.before[0])
+        np.copyto(self.before[0], self.flat_p)
         self.pending: list[int] = []  # steps whose copies wait in slots 0..len-1
         # per unit: centre and saturation edge of its activation (inf: never counted)
         mids, edges, unit_offsets = [], [], []
@@ -184,71 +185,100 @@ class _LayerTelemetry:
             unit_offsets.append(len(mids))
             mids += [(lo + hi) / 2] * b.units
             edges += [edge] * b.units
-        self.mid = np.array(mids, dtype=net.dtype)
-        self.edge = np.array(edges, dtype=net.dtype)
+        self.mid = np.array(mids, dtype=net.dtype)[:, None]  # (units, 1)
+        self.edge = np.array(edges, dtype=net.dtype)[:, None]
         self.unit_offsets = np.array(unit_offsets, dtype=np.intp)
         self.block_units = np.array([b.units for b in blocks], dtype=np.float64)
-        self.block_mids = self.mid[self.unit_offsets].astype(np.float64)
+        self.block_mids = self.mid[self.unit_offsets, 0].astype(np.float64)
         saturating = [_saturating(b.activation) for b in blocks]
         relu = [b.activation in RELU_FAMILY for b in blocks]
         self.defined = {name: [True] * len(blocks) for name in LAYER_SERIES}
         self.defined["saturated_frac"], self.defined["dead_frac"] = saturating, relu
-        self.rows = 4 if any(relu) else 3
-        self.acts: np.ndarray | None = None  # (rows, capacity, n, units)
+        # work rows of the activation sums: c = a - centre, c^2, then only where measured:
+        # outputs within the saturation margin, and outputs > 0 (a ReLU-family unit fired)
+        self.sat_row = 2 if any(saturating) else None
+        self.fired_row = (3 if any(saturating) else 2) if any(relu) else None
+        self.rows = 2 + any(saturating) + any(relu)
+        self.sum_rows = [(0, 0), (1, 1)]  # (work row, row of the per-unit sums)
+        self.sum_rows += [(self.sat_row, 2)] if self.sat_row is not None else []
+        self.sum_rows += [(self.fired_row, 3)] if self.fired_row is not None else []
+        self._ones: np.ndarray | None = None  # (n,) ones: sums over the batch as a matmul
+        self.acts: np.ndarray | None = None  # work buffer (rows, capacity, units, n)
+        self.outputs: list[np.ndarray] = []  # per pending step: hidden outputs, head logits
         self.capacity = self.slots
         self.latest: dict[str, list] | None = None
 
     # --- on a stats step -----------------------------------------------------------------------
 
     def before_update(self) -> None:
-        """Copy W|b before the optimizer step (also the divergence rollback checkpoint)."""
+        """Copy all parameters before the optimizer step (also the divergence rollback point)."""
         k = len(self.pending)
-        np.concatenate(self.p_views, out=self.before[k])
+        np.copyto(self.before[k], self.flat_p)
         self.last_slot = k
 
     def after_update(self, step: int, history: History) -> None:
-        """Copy W|b after the step, the gradients and the outputs; flush when the slots are full."""
+        """Copy the parameters after the step and the gradients, keep the outputs; flush when the
+        slots are full (at once, from the live buffers, when there is only one slot)."""
         k = len(self.pending)
-        np.concatenate(self.p_views, out=self.data[0, k])
-        np.concatenate(self.g_views, out=self.data[1, k])
-        outputs = [b.last_output for b in self.network.blocks]
-        n = outputs[0].shape[0]
-        if self.acts is None or self.acts.shape[2] != n:
+        net = self.network
+        n = net.head.Z.shape[1]
+        if self.acts is None or self.acts.shape[3] != n:
             if self.pending:
                 self._flush_moved(k, history)  # the batch size changed: flush what waits first
                 k = 0
             row_bytes = self.rows * n * self.mid.size * 8
             self.capacity = int(max(1, min(self.slots, self.PENDING_BYTES // row_bytes)))
-            self.acts = np.empty((self.rows, self.capacity, n, self.mid.size), self.network.dtype)
-        np.concatenate(outputs, axis=1, out=self.acts[0, k])
+            self.acts = np.empty((self.rows, self.capacity, self.mid.size, n), net.dtype)
+        self.outputs += [b.last_output.T for b in net.blocks[:-1]]  # (units, n) each
+        self.outputs.append(net.head.Z)
         self.pending.append(step)
+        if self.slots == 1:
+            self.flush(history, live=True)
+            return
+        np.copyto(self.data[0, k], self.flat_p)
+        np.copyto(self.data[1, k], self.flat_g)
         if len(self.pending) >= self.capacity:
             self.flush(history)
 
     def _flush_moved(self, k: int, history: History) -> None:
-        """Flush slots 0..k-1, then move slot k's fresh copies to slot 0."""
+        """Flush slots 0..k-1, then move slot k's fresh "before" copy to slot 0."""
         self.flush(history)
         self.before[0] = self.before[k]
-        self.data[:, 0] = self.data[:, k]
         self.last_slot = 0
 
     def restore_checkpoint(self) -> None:
-        ckpt = self.before[self.last_slot]
-        for view, a in zip(self.p_views, self.offsets, strict=True):
-            view[...] = ckpt[a : a + view.size]
+        """All parameters back to the last "before" copy."""
+        np.copyto(self.flat_p, self.before[self.last_slot])
 
     # --- computing -----------------------------------------------------------------------------
 
-    def flush(self, history: History) -> None:
-        """Compute the metrics of every pending step and append them to history.layers."""
+    def _w_sums(self, x: np.ndarray, square: bool) -> np.ndarray:
+        """(k, L): per row of x (k, P) and block, the sum over its W slice of x^2 (square) or x
+        (x must then be the scratch |g|). Big nets (one slot, one row) take one BLAS dot per
+        block; the choice depends on the net only, so values never depend on when we flush."""
+        if self.slots == 1:
+            row = x[0]
+            if square:
+                return np.array([[float(np.dot(row[a:b], row[a:b])) for a, b in self.w_slices]])
+            ones = self._ones_p  # sum |g| as a BLAS dot with ones
+            return np.array([[float(np.dot(row[a:b], ones[: b - a])) for a, b in self.w_slices]])
+        if square:
+            x = x * x
+        return np.add.reduceat(x, self.bounds, axis=1).astype(np.float64)[:, 0::2]
+
+    def flush(self, history: History, live: bool = False) -> None:
+        """Compute the metrics of every pending step and append them to history.layers
+        (`live`: the one pending step's after-values are the live buffers, not copies)."""
         k = len(self.pending)
         if k == 0:
             return
-        data = self.data[:, :k]
-        np.subtract(data[0], self.before[:k], out=data[2])  # the update
-        sums = np.add.reduceat(data * data, self.offsets, axis=2)[:, :, 0::2]  # (3, k, L)
-        gabs = np.add.reduceat(np.abs(data[1]), self.offsets, axis=1)[:, 0::2]
-        norms = np.sqrt(sums.astype(np.float64))  # weight, gradient, update norms
+        if live:
+            after, grads = self.flat_p[None], self.flat_g[None]
+        else:
+            after, grads = self.data[0, :k], self.data[1, :k]
+        update = np.subtract(after, self.before[:k], out=self.data[2, :k])
+        norms = np.sqrt([self._w_sums(x, True) for x in (after, grads, update)])
+        gabs = self._w_sums(np.abs(grads, out=self.data[2, :k]), False)
         a, n = self._activation_sums(k)  # (4, k, L): sum c, sum c^2, saturated, dead
         count = self.block_units * n
         mean_c = a[0] / count
@@ -262,36 +292,63 @@ class _LayerTelemetry:
             "saturated_frac": a[2] / count,
             "dead_frac": a[3] / self.block_units,
         }
-        layers, steps = history.layers, self.pending
-        latest = {}
-        for name, values in metrics.items():
-            defined = self.defined[name]
-            rows = values.T.tolist()  # per block, over the pending steps
-            for series, row, ok in zip(layers[name], rows, defined, strict=True):
-                if ok:
-                    for step, value in zip(steps, row, strict=True):
-                        series.append(step, value)
-            latest[name] = [row[-1] if ok else None for row, ok in zip(rows, defined, strict=True)]
-        self.latest = latest
+        self.latest = self._record(history, metrics)
         self.pending = []
+        self.outputs = []
         if self.last_slot:  # keep the newest rollback point in slot 0, where copies restart
             np.copyto(self.before[0], self.before[self.last_slot])
             self.last_slot = 0
+
+    def _record(self, history: History, metrics: dict[str, np.ndarray]) -> dict[str, list]:
+        """Append each (k, L) metric to its per-block series; returns the newest values."""
+        values = np.stack(list(metrics.values()))  # (metrics, k, L)
+        newest = values[:, -1].tolist()
+        per_block = values.transpose(0, 2, 1)  # (metrics, L, k)
+        steps = self.pending
+        single = per_block[..., 0].tolist() if len(steps) == 1 else None
+        if single is None:
+            steps = np.array(steps)
+        latest = {}
+        for m, name in enumerate(metrics):
+            defined = self.defined[name]
+            for j, series in enumerate(history.layers[name]):
+                if not defined[j]:
+                    continue
+                if single is None:
+                    series.extend(steps, per_block[m, j])
+                else:
+                    series.append(steps[0], single[m][j])
+            latest[name] = [v if ok else None for v, ok in zip(newest[m], defined, strict=True)]
+        return latest
+
+    def _gather_outputs(self, out: np.ndarray) -> None:
+        """out (k, units, n), C-contiguous: each pending step's outputs, the head's last."""
+        k, _, n = out.shape
+        np.concatenate(self.outputs, axis=0, out=out.reshape(-1, n))  # a view: out is contiguous
+        c = self.network.n_outputs
+        head = out[:, -c:]  # (k, c, n): the logits so far
+        probs = self.network.head.output(head.transpose(1, 0, 2).reshape(c, k * n))
+        head[...] = probs.reshape(c, k, n).transpose(1, 0, 2)
 
     def _activation_sums(self, k: int) -> tuple[np.ndarray, int]:
         """(4, k, L) per pending step and block: sum of c = a - centre, sum of c^2, outputs
         within the saturation margin, units that never fired (zeros if not measured); and n."""
         T = self.acts[:, :k]
-        n = T.shape[2]
-        if self.rows == 4:
-            np.greater(T[0], 0, out=T[3])  # the unit fired on this example
+        n = T.shape[3]
+        self._gather_outputs(T[0])
+        if self.fired_row is not None:
+            np.greater(T[0], 0, out=T[self.fired_row])  # the unit fired on this example
         np.subtract(T[0], self.mid, out=T[0])
         np.multiply(T[0], T[0], out=T[1])
-        np.abs(T[0], out=T[2])
-        np.greater_equal(T[2], self.edge, out=T[2])
+        if self.sat_row is not None:
+            np.abs(T[0], out=T[self.sat_row])
+            np.greater_equal(T[self.sat_row], self.edge, out=T[self.sat_row])
+        if self._ones is None or self._ones.size != n:
+            self._ones = np.ones(n, T.dtype)
         per_unit = np.zeros((4, k, self.mid.size))
-        T.sum(axis=2, dtype=np.float64, out=per_unit[: self.rows])
-        if self.rows == 4:
+        for row, target in self.sum_rows:  # sums over the batch: one BLAS product per row
+            per_unit[target] = np.dot(T[row].reshape(-1, n), self._ones).reshape(k, -1)
+        if self.fired_row is not None:
             np.equal(per_unit[3], 0, out=per_unit[3])  # dead: never fired in the batch
         return np.add.reduceat(per_unit, self.unit_offsets, axis=2), n
 
@@ -351,34 +408,34 @@ class Trainer:
             )
             for b in net.blocks
         ]
-        self._series_batch_loss = self.history.run["batch_loss"]
-        self._series_lr = self.history.run["learning_rate"]
+        self._losses: list[float] = []  # batch loss and learning rate of the steps not yet in
+        self._lrs: list[float] = []  # the history (moved there in bulk by flush_telemetry)
         self._record_eval()  # where training starts from (step 0)
 
     # --- setup -----------------------------------------------------------------------------
 
     def _set_keys(self) -> None:
-        """What the optimizer updates: the non-frozen blocks' parameters, packed as the network
-        stores them ([W; b] of a dense layer is one array: one update instead of two)."""
+        """What the optimizer updates: the non-frozen blocks' parameters, as contiguous runs of
+        the network's flat buffer (one run, one update, when nothing is frozen)."""
         net, frozen = self.network, set(self.config.network.frozen)
         for i, block in enumerate(net.blocks):
             block.frozen = i in frozen or block.frozen
         live = [b for b in net.blocks if not b.frozen]
-        keys = [k for b in live for k in b.param_keys]
         self._weight_keys = [b.weight_key for b in live]
         self._upd_params, self._upd_grads = {}, {}
-        for key, layout in _packed_groups(net.params, net.grads, keys):
-            if len(layout) == 1:
+        for start, stop, keys in _live_runs(net.slices, [k for b in live for k in b.param_keys]):
+            if len(keys) == 1:
+                key = keys[0]
                 self._upd_params[key], self._upd_grads[key] = net.params[key], net.grads[key]
-            else:
-                self._upd_params[key] = net.params[layout[0][0]].base
-                self._upd_grads[key] = net.grads[layout[0][0]].base
-                self.optimizer.pack(key, {k: (off, shape) for k, off, shape in layout})
+                continue
+            key = "+".join(keys)
+            self._upd_params[key] = net.flat_params[start:stop]
+            self._upd_grads[key] = net.flat_grads[start:stop]
+            layout = {k: (net.slices[k].start - start, net.params[k].shape) for k in keys}
+            self.optimizer.pack(key, layout)
         self._upd_keys = tuple(self._upd_params)
-        self._upd_grad_list = list(self._upd_grads.values())
-        # parameters outside the W|b telemetry rows (batch norm, pReLU): checkpointed apart
-        wb = {k for b in net.blocks for k in (b.weight_key, b.bias_key)}
-        self._other_checkpoint = {k: v.copy() for k, v in net.params.items() if k not in wb}
+        self._live_grads = [g.reshape(-1) for g in self._upd_grads.values()]  # flat views
+        self._live_grad = self._live_grads[0] if len(self._live_grads) == 1 else None
 
     def _prepare_data(self, batch_size: int, seed: int) -> None:
         ds, dtype = self.dataset, self.network.dtype
@@ -394,10 +451,20 @@ class Trainer:
         self._rng = np.random.default_rng([seed, 1])  # shuffling only: its own stream
         self._pos = 0  # index of the next batch within the epoch
         self._new_epoch_order()
-        eval_rng = np.random.default_rng([seed, 2])
         X_test = np.ascontiguousarray(ds.X_test, dtype=dtype)
         self._full_sets = {"train": (self._X, self._y), "val": (X_test, self._targets(ds.y_test))}
-        self._eval_sets = {k: self._eval_subset(*v, eval_rng) for k, v in self._full_sets.items()}
+        self._prepare_eval_subsets(seed)
+
+    def _prepare_eval_subsets(self, seed: int) -> None:
+        """The fixed seeded subsets of the periodic evaluation, both splits side by side in one
+        feature-major array: one forward pass (no transposing copy) evaluates both."""
+        rng = np.random.default_rng([seed, 2])
+        cap = eval_points(self.network.n_parameters(), self._n)
+        subsets = [self._eval_subset(X, y, cap, rng) for X, y in self._full_sets.values()]
+        (X_tr, y_tr), (X_val, y_val) = subsets
+        self._eval_XT = np.ascontiguousarray(np.concatenate([X_tr, X_val]).T)
+        self._eval_split = len(X_tr)
+        self._eval_y = (y_tr, y_val)
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
         if self.dataset.task == "regression":
@@ -405,9 +472,9 @@ class Trainer:
         return np.ascontiguousarray(y, dtype=np.intp)
 
     @staticmethod
-    def _eval_subset(X: np.ndarray, y: np.ndarray, rng: np.random.Generator):
-        if len(X) > EVAL_MAX:
-            idx = np.sort(rng.choice(len(X), EVAL_MAX, replace=False))
+    def _eval_subset(X: np.ndarray, y: np.ndarray, cap: int, rng: np.random.Generator):
+        if len(X) > cap:
+            idx = np.sort(rng.choice(len(X), cap, replace=False))
             return X[idx], y[idx]
         return X, y
 
@@ -452,17 +519,17 @@ class Trainer:
             regularizers.add_penalty_grad(
                 net.grads, net.params, self._weight_keys, self.l1, self.l2
             )
-        if self.grad_clip:
-            norm = regularizers.clip_global_norm(self._upd_grads, self.grad_clip)
-            if not math.isfinite(norm):
-                return self._diverge(f"the gradient norm became {norm}")
-        elif not self._grads_finite():
+        g = self._live_grad  # the one run of live gradients (None: several runs)
+        sq = float(np.dot(g, g)) if g is not None else self._grad_sum_squares()
+        if not math.isfinite(sq):
+            if self.grad_clip:
+                return self._diverge(f"the gradient norm became {math.sqrt(sq)}")
             return self._diverge("a gradient became NaN or infinite")
+        if self.grad_clip:
+            self._clip_gradients(math.sqrt(sq))
         stats_due = self.step_count % self._stats_every == 0
         if stats_due:
             self._telemetry.before_update()
-            if self._other_checkpoint:
-                self._take_checkpoint()
         self.optimizer.step(self._upd_params, self._upd_grads, self.lr, self._upd_keys)
         if self.max_norm:
             regularizers.apply_max_norm(net.params, self._weight_keys, self.max_norm)
@@ -470,8 +537,8 @@ class Trainer:
         self.step_count += 1
         step = self.step_count
         self.last_batch_loss = loss
-        self._series_batch_loss.append(step, loss)
-        self._series_lr.append(step, self.lr)
+        self._losses.append(loss)
+        self._lrs.append(self.lr)
         if stats_due:
             self._telemetry.after_update(step, self.history)
         if (step - 1) % self._hist_every == 0:
@@ -481,6 +548,7 @@ class Trainer:
             self._pos = 0
             self.epoch += 1
             self._new_epoch_order()
+            self._flush_run_series()
             if self._eval_every == 0:
                 self._evaluate_step()
         if self._eval_every and step % self._eval_every == 0:
@@ -489,28 +557,23 @@ class Trainer:
             self.lr = self.schedule.lr(self.base_lr, step)
         return not self.stopped
 
-    def _grads_finite(self) -> bool:
-        """Every gradient the optimizer is about to use is finite (sum of squares check)."""
-        total = 0.0
-        for g in self._upd_grad_list:
-            total += np.vdot(g, g)
-        return math.isfinite(total)
+    def _grad_sum_squares(self) -> float:
+        """Σ g² over every gradient the optimizer is about to use: one dot product per flat run
+        of live parameters (non-finite iff some gradient is; its root is the global norm)."""
+        return sum(float(np.dot(g, g)) for g in self._live_grads)
 
-    def _take_checkpoint(self) -> None:
-        """Batch-norm and pReLU parameters (W|b are copied by the telemetry)."""
-        for k, v in self._other_checkpoint.items():
-            np.copyto(v, self.network.params[k])
-
-    def _params_finite(self) -> bool:
-        return all(np.isfinite(v).all() for v in self.network.params.values())
+    def _clip_gradients(self, norm: float) -> None:
+        """Scale the live gradients so their global L2 norm is at most grad_clip."""
+        if norm > self.grad_clip:
+            scale = self.grad_clip / norm
+            for g in self._live_grads:
+                g *= scale
 
     def _diverge(self, what: str) -> bool:
         """Stop with a reason; keep the current weights if finite, else the last checkpoint."""
         step = self.step_count + 1
-        if not self._params_finite():
+        if not np.isfinite(self.network.flat_params).all():
             self._telemetry.restore_checkpoint()
-            for k, v in self._other_checkpoint.items():
-                np.copyto(self.network.params[k], v)
             what += " (weights rolled back to the last finite checkpoint)"
         self.stopped = True
         self.stop_reason = f"diverged at step {step}: {what} — try a smaller learning rate"
@@ -542,49 +605,56 @@ class Trainer:
 
     # --- evaluation ------------------------------------------------------------------------
 
-    def _metrics(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
-        """Mean data loss and accuracy (None for regression), in eval mode, in chunks.
+    def _score(self, Z: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """Summed data loss and number correct of the eval-mode logits Z (k, n) against y.
 
-        One forward pass per chunk: the loss comes from the head on the logits z, and the
-        predicted class is argmax z (multiclass) or z > 0 (binary: sigmoid(z) > 0.5, tanh z > 0).
+        The predicted class is argmax z (multiclass) or z > 0 (binary: sigmoid(z) > 0.5,
+        tanh z > 0), so one forward pass gives both.
         """
-        net, task = self.network, self.dataset.task
-        logits = getattr(net, "_logits", None)
-        loss_sum, correct = 0.0, 0
-        for a in range(0, len(X), _EVAL_CHUNK):
-            xc, yc = X[a : a + _EVAL_CHUNK], y[a : a + _EVAL_CHUNK]
-            if logits is None:  # a network without the logits hook: two passes
-                loss_sum += net.loss(xc, yc, False) * len(xc)
-                Z = None
-            else:
-                Z = logits(xc, False)
-                loss_sum += net.head.forward(Z, yc, False) * len(xc)
-            if task == "regression":
-                continue
-            if Z is None:
-                out = net.predict(xc)
-                pred = out.argmax(axis=1) if task == "multiclass" else out[:, 0] > self._threshold
-            else:
-                pred = Z.argmax(axis=0) if task == "multiclass" else Z[0] > 0
-            correct += int(np.count_nonzero(pred == yc))
-        n = max(len(X), 1)
-        return loss_sum / n, (None if task == "regression" else correct / n)
+        n, task = Z.shape[1], self.dataset.task
+        if n == 0:
+            return 0.0, 0
+        loss_sum = self.network.head.forward(Z, y, False) * n
+        if task == "regression":
+            return loss_sum, 0
+        pred = Z.argmax(axis=0) if task == "multiclass" else Z[0] > 0
+        return loss_sum, int(np.count_nonzero(pred == y))
 
-    @property
-    def _threshold(self) -> float:
-        return 0.0 if self.config.network.head == "tanh_mse" else 0.5
+    def _summary(self, loss_sum: float, correct: int, n: int) -> tuple[float, float | None]:
+        n = max(n, 1)
+        return loss_sum / n, (None if self.dataset.task == "regression" else correct / n)
+
+    def _metrics(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
+        """Mean data loss and accuracy (None for regression) on all of X, eval mode, in chunks."""
+        logits, loss_sum, correct = self.network.logits, 0.0, 0
+        for a in range(0, len(X), _EVAL_CHUNK):
+            yc = y[a : a + _EVAL_CHUNK]
+            chunk_loss, chunk_correct = self._score(logits(X[a : a + _EVAL_CHUNK], False), yc)
+            loss_sum += chunk_loss
+            correct += chunk_correct
+        return self._summary(loss_sum, correct, len(X))
+
+    def _subset_metrics(self) -> dict:
+        """Loss and accuracy on the periodic-evaluation subsets: one pass over both splits."""
+        Z = self.network.logits(self._eval_XT.T, False)
+        k = self._eval_split
+        tl, ta = self._summary(*self._score(Z[:, :k], self._eval_y[0]), k)
+        vl, va = self._summary(*self._score(Z[:, k:], self._eval_y[1]), Z.shape[1] - k)
+        return {"train_loss": tl, "train_accuracy": ta, "val_loss": vl, "val_accuracy": va}
 
     def evaluate(self, max_points: int | None = None) -> dict:
-        """Loss and accuracy on the train and test splits now (no side effects). All points, or
-        a fixed seeded subset of at most `max_points` per split."""
-        sets = self._eval_sets if max_points is not None else self._full_sets
+        """Loss and accuracy on the train and test splits now (no side effects): every point, or
+        (max_points given) the periodic evaluation's fixed seeded subsets of each split, at most
+        `eval_points(n_parameters, n_train)` <= EVAL_MAX points each."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            tl, ta = self._metrics(*sets["train"])
-            vl, va = self._metrics(*sets["val"])
+            if max_points is not None:
+                return self._subset_metrics()
+            tl, ta = self._metrics(*self._full_sets["train"])
+            vl, va = self._metrics(*self._full_sets["val"])
         return {"train_loss": tl, "train_accuracy": ta, "val_loss": vl, "val_accuracy": va}
 
     def _record_eval(self) -> dict:
-        """The periodic evaluation (on at most EVAL_MAX points per split) into the history."""
+        """The periodic evaluation (on the fixed subsets) into the history."""
         ev = self.evaluate(EVAL_MAX)
         self.last_eval = ev
         for name, value in ev.items():
@@ -616,8 +686,19 @@ class Trainer:
     # --- telemetry -------------------------------------------------------------------------
 
     def flush_telemetry(self) -> None:
-        """Bring history.layers up to date (layer stats are computed in batches)."""
+        """Bring the history up to date (batch losses and layer stats are recorded in bulk)."""
+        self._flush_run_series()
         self._telemetry.flush(self.history)
+
+    def _flush_run_series(self) -> None:
+        """Move the pending batch losses and learning rates into the history."""
+        k = len(self._losses)
+        if k:
+            steps = np.arange(self.step_count - k + 1, self.step_count + 1)
+            self.history.run["batch_loss"].extend(steps, self._losses)
+            self.history.run["learning_rate"].extend(steps, self._lrs)
+            self._losses.clear()
+            self._lrs.clear()
 
     @property
     def layer_stats(self) -> list[LayerStats]:

@@ -1,15 +1,18 @@
 """Core engine speed: training steps per second, with telemetry at its default rate.
 
-    python -m tests.benchmarks.core_speed [--json PATH] [--quick]
+    python -m tests.benchmarks.core_speed [--json PATH] [--quick] [--threads N]
 
 For each net, `Trainer.run` is timed on synthetic data sized like the playground's defaults
 (250 training points for the 2-input nets, 2,500 for the 784-input ones, as the default MNIST
 subset of 5,000 gives), with the default TrainingConfig telemetry: batch loss and learning rate
-every step, layer stats every 5 steps, histograms every 50, evaluation at each epoch end.
+every step, layer stats every `stats_every` steps, histograms every `histogram_every`, evaluation
+at each epoch end (both printed).
 Where torch is importable, the same net (same optimizer, same batch size, the same per-epoch
 reshuffle, the loss read back every step) is timed in PyTorch on the CPU and the
 ratio printed. Rounds alternate between the two engines and the best round of each counts, so
-load from other processes on a shared machine hurts both alike.
+load from other processes on a shared machine hurts both alike. Both engines use the same number
+of BLAS/intra-op threads: NumPy's OpenBLAS count (or --threads N for both), set through
+threadpoolctl and torch.set_num_threads, and printed.
 
 Then 784-128-64-10 (ReLU, Adam) is trained on the real MNIST test images in ../shared/data/mnist
 (first 8,000 to train, last 2,000 held out) for 10 epochs; held-out accuracy and time printed.
@@ -94,6 +97,37 @@ def synthetic(case: Case, seed: int = 0) -> Dataset:
         classes = [str(i) for i in range(case.n_out)]
     task = "binary" if case.n_out == 1 else "multiclass"
     return Dataset("synthetic", task, X[:n], y[:n], X[n:], y[n:], [], classes)
+
+
+def blas_threads() -> int | None:
+    """NumPy's BLAS thread count (threadpoolctl), or None if it cannot be read."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    return counts[0] if counts else None
+
+
+def set_threads(n: int | None) -> str:
+    """Give NumPy's BLAS and torch the same thread count (n, else NumPy's); describe it."""
+    if n is not None:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            raise SystemExit(
+                "--threads needs threadpoolctl (or set OPENBLAS_NUM_THREADS)"
+            ) from None
+        threadpool_limits(limits=n, user_api="blas")
+    n = blas_threads() if n is None else n
+    line = f"threads: numpy BLAS {n if n is not None else 'unknown'}"
+    try:
+        import torch
+    except ImportError:
+        return line + ", torch not installed"
+    if n is not None:
+        torch.set_num_threads(n)
+    return line + f", torch intra-op {torch.get_num_threads()}"
 
 
 def time_ours(trainer: Trainer, seconds: float) -> float:
@@ -226,7 +260,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--quick", action="store_true", help="shorter timings, 2 MNIST epochs")
+    parser.add_argument("--threads", type=int, help="BLAS/intra-op threads for both engines")
     args = parser.parse_args()
+    tc = PlaygroundConfig().training
+    print(set_threads(args.threads), flush=True)
+    print(
+        f"telemetry: layer stats every {tc.stats_every} steps, histograms every "
+        f"{tc.histogram_every}, evaluation at each epoch end",
+        flush=True,
+    )
     seconds, rounds = (0.5, 2) if args.quick else (2.0, 3)
     results = {"cases": [bench_case(c, seconds, rounds) for c in CASES]}
     results["mnist"] = bench_mnist(2 if args.quick else 10)

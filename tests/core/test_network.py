@@ -271,3 +271,18 @@ def test_all_parameters_live_in_one_flat_array():
     before = net.loss(X, y, training=False)
     net.flat_params -= 0.1 * net.flat_grads  # one-op SGD step on every parameter
     assert net.loss(X, y, training=False) < before
+
+
+def test_public_logits_give_the_loss_and_accept_feature_major_input():
+    cfg = NetworkConfig(hidden=[LayerConfig(units=5)], task="multiclass", head="softmax_ce")
+    net = Network(cfg, 4, 3, seed=1)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    Z = net.logits(X, False)
+    assert Z.shape == (3, 7)
+    assert net.head.forward(Z, y, False) == pytest.approx(net.loss(X, y, False))
+    np.testing.assert_allclose(net.head.output(Z).T, net.predict(X), rtol=1e-6)
+    Xf = np.ascontiguousarray(X.T).T  # stored feature-major
+    np.testing.assert_array_equal(net.logits(Xf, False), Z)
+    with pytest.raises(ValueError, match="expected X of shape"):
+        net.logits(X[:, :3], False)

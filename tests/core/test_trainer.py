@@ -13,7 +13,7 @@ from core.config import (
 )
 from core.data.dataset import Dataset
 from core.telemetry import HISTOGRAM_BINS
-from core.trainer import Trainer
+from core.trainer import EVAL_MAX, EVAL_MIN, Trainer, eval_points
 
 
 def blobs(n_train=40, n_test=40, seed=0, task="binary", n_in=2) -> Dataset:
@@ -385,3 +385,84 @@ def test_batched_layer_stats_match_direct_values_across_batch_size_changes():
     ]
     np.testing.assert_allclose(np.array(got).T, np.array(recorded), rtol=1e-9, atol=1e-12)
     assert layers["weight_norm"][0].steps.tolist() == list(range(1, 9))
+
+
+# --- fast paths: flat buffers, bulk telemetry, subset evaluation ----------------------------
+
+
+def test_layer_stats_of_a_big_net_measured_live_match_direct_values():
+    # ~92k parameters: one pending slot, so the stats are computed from the live flat buffers
+    tr = Trainer(config(hidden=(300, 300), activation="relu", stats_every=1), blobs())
+    assert tr._telemetry.slots == 1
+    W0 = tr.network.params["1.W"].copy()
+    tr.step()
+    W1, G = tr.network.params["1.W"], tr.network.grads["1.W"]
+    s = tr.snapshot().layers[1]
+    assert s.weight_norm == pytest.approx(np.linalg.norm(W1))
+    assert s.grad_norm == pytest.approx(np.linalg.norm(G))
+    assert s.grad_mean_abs == pytest.approx(np.abs(G).mean())
+    assert s.update_ratio == pytest.approx(np.linalg.norm(W1 - W0) / np.linalg.norm(W1))
+    a = tr.network.blocks[1].last_output
+    assert s.act_mean == pytest.approx(a.mean()) and s.act_std == pytest.approx(a.std())
+    assert s.dead_frac == pytest.approx(np.mean(np.all(a <= 0, axis=0)))
+
+
+def test_batch_losses_reach_the_history_in_order_after_every_call():
+    tr = Trainer(config(lr=0.1), blobs(n_train=25))  # epochs of 3 steps: flushed mid-run too
+    losses = []
+    original = tr.network.loss
+
+    def recording_loss(X, y, training=True):
+        value = original(X, y, training)
+        if training:
+            losses.append(value)
+        return value
+
+    tr.network.loss = recording_loss
+    tr.step()
+    assert tr.history.run["batch_loss"].steps.tolist() == [1]
+    tr.run(seconds=60, max_steps=10)
+    series = tr.history.run["batch_loss"]
+    assert series.steps.tolist() == list(range(1, 12))
+    np.testing.assert_array_equal(series.values, losses)
+    assert tr.history.run["learning_rate"].steps.tolist() == list(range(1, 12))
+
+
+def test_frozen_middle_block_splits_the_update_and_clipping_sees_all_live_grads():
+    cfg = config(hidden=(8, 8), opt="adam", lr=0.01)
+    cfg.network.frozen = [1]
+    tr = Trainer(cfg, blobs())
+    assert len(tr._live_grads) == 2  # blocks 0 and 2: two runs of the flat buffer
+    before = params_copy(tr)
+    tr.set_regularization(grad_clip=1e-3)
+    tr.run(seconds=60, max_steps=5)
+    for k in ("1.W", "1.b"):
+        np.testing.assert_array_equal(tr.network.params[k], before[k])
+    assert set(tr.optimizer.state) == {"0.W", "0.b", "2.W", "2.b"}
+    m = tr.optimizer.state["2.W"]["m"]
+    assert m.shape == tr.network.params["2.W"].shape and np.any(m != 0)
+    g = np.concatenate([tr.network.grads[k].ravel() for k in ("0.W", "0.b", "2.W", "2.b")])
+    assert np.sqrt(tr._grad_sum_squares()) == pytest.approx(np.linalg.norm(g))
+
+
+def test_divergence_rolls_back_batch_norm_parameters_too():
+    cfg = config(hidden=(16, 16), activation="relu", task="regression", lr=10.0, batch=40)
+    for layer in cfg.network.hidden:
+        layer.batch_norm = True
+    ds = blobs(task="regression")
+    ds.y_train = ds.y_train * 1e30
+    tr = Trainer(cfg, ds)
+    tr.run(seconds=60, max_steps=500)
+    assert tr.stopped and tr.stop_reason.startswith("diverged at step ")
+    assert np.isfinite(tr.network.flat_params).all()
+
+
+def test_periodic_evaluation_uses_fewer_points_for_big_nets_on_small_sets():
+    assert eval_points(100, 250) == EVAL_MAX
+    assert eval_points(110_000, 2_500) == EVAL_MIN
+    assert eval_points(110_000, 8_000) == 800  # a tenth of the training points
+    assert eval_points(10**7, 100) == EVAL_MIN
+    ds = blobs(n_train=40, n_test=30)
+    tr = Trainer(config(), ds)
+    ev, full = tr.evaluate(max_points=EVAL_MAX), tr.evaluate()
+    assert ev == pytest.approx(full)  # small sets: the subsets are the whole splits

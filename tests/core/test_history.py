@@ -1,0 +1,38 @@
+"""Bounded series: bulk appends behave exactly like one-by-one appends, thinning included."""
+
+import numpy as np
+import pytest
+
+from core.history import Series
+
+
+def filled_by_append(steps, values, capacity):
+    s = Series(capacity)
+    for step, value in zip(steps, values, strict=True):
+        s.append(step, value)
+    return s
+
+
+@pytest.mark.parametrize("chunks", [[37], [1, 5, 31], [9, 0, 9, 9, 10], [3] * 12 + [1]])
+def test_extend_equals_appending_one_by_one(chunks):
+    capacity = 8
+    rng = np.random.default_rng(0)
+    total = sum(chunks)
+    steps, values = np.arange(1, total + 1) * 3, rng.standard_normal(total)
+    bulk, a = Series(capacity), 0
+    for size in chunks:
+        bulk.extend(steps[a : a + size], values[a : a + size])
+        a += size
+    one_by_one = filled_by_append(steps, values, capacity)
+    assert len(bulk) == len(one_by_one) <= capacity
+    np.testing.assert_array_equal(bulk.steps, one_by_one.steps)
+    np.testing.assert_array_equal(bulk.values, one_by_one.values)
+    assert bulk.steps[-1] == steps[-1] and bulk.last() == values[-1]
+
+
+def test_extend_accepts_lists_and_rejects_mismatched_lengths():
+    s = Series(4)
+    s.extend([1, 2], [0.5, 0.25])
+    assert s.steps.tolist() == [1, 2] and s.values.tolist() == [0.5, 0.25]
+    with pytest.raises(ValueError, match="2 steps but 1 values"):
+        s.extend([3, 4], [1.0])
