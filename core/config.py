@@ -292,7 +292,9 @@ def _convert(hint: Any, value: Any, path: str, meta: dict) -> Any:
             raise ConfigError(path, value, "true or false")
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(path, value, "a whole number")
+        if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
             raise ConfigError(path, value, "a whole number")
         return int(value)
     if hint is float:
