@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground import pacing, views
 from playground.session import PlaygroundSession
@@ -18,18 +19,51 @@ from playground.session import PlaygroundSession
 
 def render_buttons(session: PlaygroundSession) -> None:
     cols = st.columns([1, 1, 1.3, 1, 5])
-    cols[0].button(
-        "Pause" if session.running else "Play",
-        key="play",
-        type="primary",
-        on_click=session.toggle,
-        width="stretch",
-    )
-    cols[1].button("Step", key="step", on_click=session.step, width="stretch")
-    cols[2].button("Step epoch", key="step_epoch", on_click=session.step_epoch, width="stretch")
-    cols[3].button("Reset", key="reset", on_click=session.reset, width="stretch")
+    play_or_pause = session.pause if session.running else (lambda: _on_play(session))
+    actions = [
+        ("Pause" if session.running else "Play", "play", play_or_pause),
+        ("Step", "step", session.step),
+        ("Step epoch", "step_epoch", session.step_epoch),
+        ("Reset", "reset", session.reset),
+    ]
+    for col, (label, key, action) in zip(cols, actions, strict=False):
+        col.button(
+            label,
+            key=key,
+            type="primary" if key == "play" else "secondary",
+            on_click=_once(action),
+            width="stretch",
+        )
     with cols[4]:
         views.render_title(session)
+
+
+def _once(action):
+    """A button callback that ignores Streamlit's replay of the click into a fragment run.
+
+    A click while the live fragment is queued can reach the server twice: in the full rerun
+    it causes, and replayed with the queued fragment run. Buttons here live outside every
+    fragment, so a call during a fragment run is always such a replay.
+    """
+
+    def callback() -> None:
+        ctx = get_script_run_ctx()
+        if ctx is None or not ctx.fragment_ids_this_run:
+            action()
+
+    return callback
+
+
+def _on_play(session: PlaygroundSession) -> None:
+    """Play, unless the server is full: it then says so (Step still works)."""
+    if not pacing.admit(id(session)):
+        session.notify(
+            "warning",
+            "The server is busy: too many students are training live right now. "
+            "Try Play again in a minute, or use Step and Step epoch meanwhile.",
+        )
+        return
+    session.play()
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
@@ -47,6 +81,11 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 
 def _fast_panel(session: PlaygroundSession) -> None:
+    with session.lock:
+        _fast_panel_locked(session)
+
+
+def _fast_panel_locked(session: PlaygroundSession) -> None:
     if session.running:
         with pacing.tick_timer(id(session)):
             session.tick(pacing.train_budget())
@@ -61,8 +100,10 @@ def _fast_panel(session: PlaygroundSession) -> None:
 
 
 def _network_panel(session: PlaygroundSession) -> None:
-    views.render_network(session)
+    with session.lock:
+        views.render_network(session)
 
 
 def _inspect_panel(session: PlaygroundSession) -> None:
-    views.render_inspect(session)
+    with session.lock:
+        views.render_inspect(session)

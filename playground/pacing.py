@@ -20,7 +20,7 @@ import gc
 import threading
 import time
 
-FAST_INTERVAL = 0.2  # seconds between live redraws when the server is idle
+FAST_INTERVAL = 0.15  # seconds between live redraws when the server is idle
 NETWORK_FACTOR = 5  # the network diagram redraws this many times less often
 INSPECT_FACTOR = 10  # the inspection charts even less often
 TRAIN_BUDGET = 0.03  # seconds of training per tick when idle
@@ -28,6 +28,7 @@ MIN_TRAIN_BUDGET = 0.005
 MAX_INTERVAL = 4.0
 WINDOW = 5.0  # seconds of history that define the load
 TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backing off
+MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others may still Step)
 REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
 
 _lock = threading.Lock()
@@ -92,6 +93,15 @@ def network_interval() -> float:
 
 def inspect_interval() -> float:
     return fast_interval() * INSPECT_FACTOR
+
+
+def admit(session_key: int, now: float | None = None) -> bool:
+    """May this session start training live? Yes if it already is, or if there is room."""
+    now = time.monotonic() if now is None else now
+    with _lock:
+        _trim(now)
+        live = {key for _, key in _ticks}
+    return session_key in live or len(live) < MAX_LIVE_SESSIONS
 
 
 def train_budget() -> float:

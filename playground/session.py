@@ -8,7 +8,9 @@ problem becomes a message in `notices`, and the last good state is kept.
 from __future__ import annotations
 
 import copy
+import functools
 import io
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,18 @@ LIVE_FIELDS = (
 )
 
 
+def _locked(method):
+    """Run under the session's lock: with fast reruns Streamlit may start a new script thread
+    while an abandoned one is still inside the trainer, and both would mutate it."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 @dataclass
 class Notice:
     level: str  # "info" | "warning" | "error"
@@ -45,6 +59,7 @@ class PlaygroundSession:
     steps_per_second: float = 0.0
     tick_interval: float = 0.0  # run_every the browser currently uses (seconds)
     paced_at: float = 0.0  # when that interval was set (time.monotonic)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     # --- building ---------------------------------------------------------------------------
 
@@ -71,6 +86,7 @@ class PlaygroundSession:
         self.running = False
         return True
 
+    @_locked
     def apply_config(self, new: PlaygroundConfig, announce: bool = True) -> bool:
         """Adopt `new`: live fields update the running trainer, anything else rebuilds it."""
         if self.trainer is not None and new == self.config:
@@ -99,33 +115,36 @@ class PlaygroundSession:
 
     # --- actions (button callbacks) ---------------------------------------------------------
 
+    @_locked
     def play(self) -> None:
         if self.trainer is None or self.trainer.stopped:
             self.notify("warning", self.stop_message() or "Nothing to train.")
             return
         self.running = True
 
+    @_locked
     def pause(self) -> None:
         self.running = False
 
-    def toggle(self) -> None:
-        self.pause() if self.running else self.play()
-
+    @_locked
     def step(self) -> None:
         """Exactly one mini-batch."""
         self.running = False
         if self._can_train():
             self.trainer.step()
 
+    @_locked
     def step_epoch(self) -> None:
         self.running = False
         if self._can_train():
             self.trainer.epoch_step()
 
+    @_locked
     def reset(self) -> None:
         self._build(self.config, reload_data=False)
         self.notify("info", "Reset: new initial weights, step 0.")
 
+    @_locked
     def tick(self, seconds: float, max_steps: int | None = None) -> int:
         """Advance a running session by a time budget; stop running when training stops."""
         if not self.running or not self._can_train():
@@ -156,6 +175,7 @@ class PlaygroundSession:
             return ""
         return f"Training stopped: {self.trainer.stop_reason}. Press Reset to start again."
 
+    @_locked
     def load_model_bytes(self, data: bytes, transfer: bool = False) -> bool:
         """Start from a saved model: its weights and config, or (transfer) its matching weights."""
         try:

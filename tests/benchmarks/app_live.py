@@ -43,6 +43,11 @@ OBSERVER_JS = """() => {
     }
     return null;
   };
+  window.__pauseAt = null;
+  document.addEventListener('mousedown', (e) => {
+    const b = e.target.closest('button');
+    if (b && b.innerText.trim() === 'Pause') window.__pauseAt = performance.now();
+  }, true);
   let last = read();
   new MutationObserver(() => {
     const v = read();
@@ -66,11 +71,11 @@ def measure(page, url: str, query: str, seconds: float, server: psutil.Process) 
     time.sleep(seconds)
     cpu1 = server.cpu_times()
     changes = _changes(page)
-    pressed = page.evaluate("() => performance.now()") / 1000.0
     click(page, "Pause")
     page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
     wait_idle(page)
     time.sleep(1.5)
+    pressed = page.evaluate("() => window.__pauseAt") / 1000.0  # the real mouse-down
     after = [t for t, _ in _changes(page) if t > pressed]
     first, last = changes[0], changes[-1]
     span = max(last[0] - first[0], 1e-9)

@@ -140,3 +140,41 @@ def test_divergence_shows_a_message_and_the_session_keeps_working():
     click(at, "Reset")
     click(at, "Step")
     assert steps(at) == 1
+
+
+def test_session_is_safe_when_streamlit_runs_two_script_threads():
+    """With fast reruns an abandoned script thread may still be training while a new one
+    draws: the session lock must keep the trainer consistent."""
+    import threading
+
+    from core.config import PlaygroundConfig
+    from core.data import load_dataset
+    from playground.session import PlaygroundSession
+
+    session = PlaygroundSession.start(PlaygroundConfig(), lambda c: load_dataset(c.data))
+    session.play()
+    errors: list[BaseException] = []
+
+    def train():
+        try:
+            for _ in range(200):
+                session.tick(0.002)
+        except BaseException as err:  # noqa: BLE001 (collected for the assertion)
+            errors.append(err)
+
+    def draw():
+        try:
+            for _ in range(400):
+                with session.lock:
+                    snap = session.trainer.snapshot()
+                    assert len(snap.history.run["batch_loss"]) >= 0
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=train), threading.Thread(target=draw)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert session.trainer.step_count > 0

@@ -68,3 +68,12 @@ def test_repace_only_after_a_while_and_on_a_large_change():
     assert not pacing.should_repace(pacing.FAST_INTERVAL, paced_at=0.0, now=1.0)
     assert not pacing.should_repace(pacing.FAST_INTERVAL, paced_at=0.0, now=10.0)
     assert pacing.should_repace(pacing.FAST_INTERVAL * 3, paced_at=0.0, now=10.0)
+
+
+def test_admission_stops_at_the_cap_but_never_for_a_session_already_live():
+    now = 100.0
+    for key in range(pacing.MAX_LIVE_SESSIONS):
+        pacing.record_tick(key, now=now, cpu=0.0)
+    assert not pacing.admit(10_000, now=now)
+    assert pacing.admit(3, now=now)
+    assert pacing.admit(10_000, now=now + 2 * pacing.WINDOW)  # they left
