@@ -121,11 +121,13 @@ def main() -> None:
     session = _session()
     hidden = st.session_state.get(HIDDEN_KEY, ())
     _sync_config_from_widgets(session)
-    _sidebar(session, hidden)
-    _write_url(session, hidden)
+    # The main area first, so that after a click (Pause) the live panel is redrawn before the
+    # many sidebar widgets; the sidebar's place on the page does not depend on this order.
     live.render_buttons(session)
     views.render_notices(session)
     live.render_panels(session, hidden)
+    _sidebar(session, hidden)
+    _write_url(session, hidden)
 
 
 main()

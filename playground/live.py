@@ -67,17 +67,23 @@ def _on_play(session: PlaygroundSession) -> None:
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
+    """Fragments by redraw cost: every chart redraw is a full Plotly.newPlot in the browser
+    (Streamlit remounts a chart whose spec changed), so only the metrics and the output map
+    redraw at the fast rate."""
     running = session.running
     session.tick_interval, session.paced_at = pacing.fast_interval(), time.monotonic()
+
+    def every(interval) -> float | None:
+        return interval() if running else None
+
     left, right = st.columns([5, 4], gap="medium")
     with right:
-        st.fragment(run_every=pacing.fast_interval() if running else None)(_fast_panel)(session)
+        st.fragment(run_every=every(pacing.fast_interval))(_fast_panel)(session)
+        st.fragment(run_every=every(pacing.curve_interval))(_curve_panel)(session)
     with left:
-        interval = pacing.network_interval() if running else None
-        st.fragment(run_every=interval)(_network_panel)(session)
+        st.fragment(run_every=every(pacing.network_interval))(_network_panel)(session)
     if "charts" not in hidden:
-        interval = pacing.inspect_interval() if running else None
-        st.fragment(run_every=interval)(_inspect_panel)(session)
+        st.fragment(run_every=every(pacing.inspect_interval))(_inspect_panel)(session)
 
 
 def _fast_panel(session: PlaygroundSession) -> None:
@@ -96,7 +102,11 @@ def _fast_panel_locked(session: PlaygroundSession) -> None:
     views.render_metrics(session)
     views.render_run_status(session)
     views.render_output(session)
-    views.render_loss(session)
+
+
+def _curve_panel(session: PlaygroundSession) -> None:
+    with session.lock:
+        views.render_loss(session)
 
 
 def _network_panel(session: PlaygroundSession) -> None:

@@ -20,10 +20,11 @@ import gc
 import threading
 import time
 
-FAST_INTERVAL = 0.15  # seconds between live redraws when the server is idle
+FAST_INTERVAL = 0.12  # seconds between live redraws when the server is idle
+CURVE_FACTOR = 3  # the loss curves redraw this many times less often
 NETWORK_FACTOR = 5  # the network diagram redraws this many times less often
 INSPECT_FACTOR = 10  # the inspection charts even less often
-TRAIN_BUDGET = 0.03  # seconds of training per tick when idle
+TRAIN_BUDGET = 0.02  # seconds of training per tick when idle
 MIN_TRAIN_BUDGET = 0.005
 MAX_INTERVAL = 4.0
 WINDOW = 5.0  # seconds of history that define the load
@@ -85,6 +86,10 @@ def fast_interval() -> float:
     figures = load()
     wanted = figures["sessions"] / figures["sustainable"] if figures["sustainable"] else 0.0
     return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
+
+
+def curve_interval() -> float:
+    return fast_interval() * CURVE_FACTOR
 
 
 def network_interval() -> float:

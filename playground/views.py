@@ -135,28 +135,66 @@ def render_network(session: PlaygroundSession) -> None:
     _plot(fig, "network_chart", "network")
 
 
+INSPECT_VIEWS = ("Gradients", "Activations", "Weights", "Update ratio")
+IMAGE_VIEWS = ("Confusion", "First layer")
+
+
 def render_inspect(session: PlaygroundSession) -> None:
-    trainer, dataset = session.trainer, session.dataset
-    snap = trainer.snapshot()
-    names = [block.name for block in trainer.network.blocks]
+    """One inspection view at a time: each redraw remounts its charts in the browser."""
     st.subheader("Inside the network")
+    views = INSPECT_VIEWS + (IMAGE_VIEWS if session.dataset.image_shape is not None else ())
+    if st.session_state.get("inspect_view") not in views:
+        st.session_state["inspect_view"] = views[0]
+    view = st.segmented_control("View", views, key="inspect_view", label_visibility="collapsed")
+    _INSPECT[view or views[0]](session, session.trainer.snapshot())
+
+
+def _layer_names(session: PlaygroundSession) -> list[str]:
+    return [block.name for block in session.trainer.network.blocks]
+
+
+def _gradients_view(session: PlaygroundSession, snap) -> None:
+    names = _layer_names(session)
     left, right = st.columns(2)
     with left:
         _plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
     with right:
         fig = charts.gradient_heatmap(snap.history, names)
         _plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
+
+
+def _activations_view(session: PlaygroundSession, snap) -> None:
     fig = charts.activation_distributions(snap.histograms, snap.layers, cols=4)
     _plot(fig, "activations_chart", "activations")
-    _plot(charts.weight_distributions(snap.history, names, cols=4), "weights_chart", "weights")
-    left, right = st.columns(2)
-    with left:
-        _plot(charts.update_ratios(snap.history, names), "update_ratio_chart", "update_ratio")
-    if dataset.image_shape is not None:
-        with right:
-            pred = trainer.network.predict(dataset.X_test).argmax(axis=1)
-            fig = charts.confusion_matrix(dataset.y_test, pred, dataset.class_names)
-            _plot(fig, "confusion_chart", "confusion")
-        W = snap.weights[0][0]
-        fig = charts.first_layer_weights(W, dataset.image_shape)
-        _plot(fig, "first_layer_chart", "first_layer")
+
+
+def _weights_view(session: PlaygroundSession, snap) -> None:
+    fig = charts.weight_distributions(snap.history, _layer_names(session), cols=4)
+    _plot(fig, "weights_chart", "weights")
+
+
+def _update_ratio_view(session: PlaygroundSession, snap) -> None:
+    fig = charts.update_ratios(snap.history, _layer_names(session))
+    _plot(fig, "update_ratio_chart", "update_ratio")
+
+
+def _confusion_view(session: PlaygroundSession, snap) -> None:
+    dataset = session.dataset
+    pred = session.trainer.network.predict(dataset.X_test).argmax(axis=1)
+    fig = charts.confusion_matrix(dataset.y_test, pred, dataset.class_names)
+    _plot(fig, "confusion_chart", "confusion")
+
+
+def _first_layer_view(session: PlaygroundSession, snap) -> None:
+    fig = charts.first_layer_weights(snap.weights[0][0], session.dataset.image_shape)
+    _plot(fig, "first_layer_chart", "first_layer")
+
+
+_INSPECT = {
+    "Gradients": _gradients_view,
+    "Activations": _activations_view,
+    "Weights": _weights_view,
+    "Update ratio": _update_ratio_view,
+    "Confusion": _confusion_view,
+    "First layer": _first_layer_view,
+}

@@ -11,6 +11,7 @@ Targets: >= 5 redraws/s and >= 200 steps/s on the default page; Pause effective 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -61,15 +62,26 @@ def _changes(page) -> list[tuple[float, int]]:
     return [(t / 1000.0, int(v.replace(",", ""))) for t, v in raw]
 
 
+def _browser_cpu() -> float:
+    """CPU seconds used so far by every Chromium process on the machine."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if "chrom" in (proc.info["name"] or ""):
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    return total
+
+
 def measure(page, url: str, query: str, seconds: float, server: psutil.Process) -> dict:
     open_app(page, url, query)
     page.evaluate(OBSERVER_JS)
-    cpu0 = server.cpu_times()
+    cpu0, browser0 = server.cpu_times(), _browser_cpu()
     click(page, "Play")
     page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
     wait_until(lambda: steps(page) > 0, timeout=20)
     time.sleep(seconds)
-    cpu1 = server.cpu_times()
+    cpu1, browser1 = server.cpu_times(), _browser_cpu()
     changes = _changes(page)
     click(page, "Pause")
     page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
@@ -87,6 +99,7 @@ def measure(page, url: str, query: str, seconds: float, server: psutil.Process) 
         "pause_to_freeze_s": (max(after) - pressed) if after else 0.0,
         "server_cpu_ms_per_redraw": 1000.0 * cpu / max(redraws, 1),
         "server_cpu_share": cpu / seconds,
+        "browser_cpu_share": (browser1 - browser0) / seconds,
     }
 
 
@@ -123,12 +136,15 @@ def main() -> None:
 
 
 def _print(results: dict) -> None:
-    print(f"{'scenario':<14}{'redraws/s':>11}{'steps/s':>11}{'pause→freeze':>14}{'cpu/redraw':>12}")
+    header = ("scenario", "redraws/s", "steps/s", "pause→freeze", "cpu/redraw", "server", "browser")
+    print("{:<14}{:>11}{:>11}{:>14}{:>12}{:>9}{:>9}".format(*header))
     for name, r in results.items():
         print(
             f"{name:<14}{r['redraws_per_s']:>11.1f}{r['steps_per_s']:>11.0f}"
             f"{r['pause_to_freeze_s']:>13.2f}s{r['server_cpu_ms_per_redraw']:>10.0f}ms"
+            f"{r['server_cpu_share']:>8.0%}{r['browser_cpu_share']:>9.0%}"
         )
+    print("(server and browser: CPU share of one core while training)")
     d = results["default"]
     checks = [
         ("redraws/s >= 5 (default)", d["redraws_per_s"] >= TARGET_REDRAWS),

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 def test_page_loads_with_charts_and_no_exception(page, app_url):
     open_app(page, app_url)
-    wait_until(lambda: plot_count(page) >= 7, timeout=30)
+    wait_until(lambda: plot_count(page) >= 5, timeout=30)
     assert exception_boxes(page) == 0
     assert steps(page) == 0
     # the network diagram draws neuron heatmaps as images inside the plot
@@ -84,6 +84,12 @@ def test_preset_link_opens_with_its_settings(page, app_url):
     time.sleep(1.5)  # the slow panel redraws after the pause
     assert exception_boxes(page) == 0
     screenshot(page, "04_vanishing_gradients")
+    for view in ("Activations", "Weights", "Update ratio"):
+        page.locator("[data-testid=stButtonGroup] button", has_text=view).first.click()
+        wait_idle(page)
+        time.sleep(1.0)
+        assert exception_boxes(page) == 0
+        screenshot(page, f"04_vanishing_gradients_{view.lower().replace(' ', '_')}")
 
 
 def test_bad_link_parameter_shows_a_notice(page, app_url):

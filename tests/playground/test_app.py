@@ -12,7 +12,7 @@ def test_app_starts_at_step_zero_with_every_control():
     labels = {b.label for b in at.button}
     assert {"Play", "Step", "Step epoch", "Reset"} <= labels
     assert at.selectbox(key=W.key("data.dataset")).value == "circle"
-    assert len(at.get("plotly_chart")) >= 7
+    assert len(at.get("plotly_chart")) >= 5  # network, output, loss, two gradient charts
 
 
 def test_step_advances_exactly_one_mini_batch():
@@ -178,3 +178,15 @@ def test_session_is_safe_when_streamlit_runs_two_script_threads():
         t.join()
     assert errors == []
     assert session.trainer.step_count > 0
+
+
+def test_every_inspection_view_draws_its_charts():
+    at = open_app({"preset": "digits"})
+    click(at, "Step epoch")
+    from playground.views import IMAGE_VIEWS, INSPECT_VIEWS
+
+    for view in INSPECT_VIEWS + IMAGE_VIEWS:
+        at.session_state["inspect_view"] = view
+        at.run()
+        assert not at.exception, view
+        assert len(at.get("plotly_chart")) >= 4, view
