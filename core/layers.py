@@ -86,9 +86,12 @@ class Dense(Layer):
         self._resize(0)
 
     def _resize(self, n: int) -> None:
-        """(Re)allocate the training input buffer [X; 1] for batch size n."""
+        """(Re)allocate the training buffers for batch size n: the input [X; 1], and scratch Z and
+        dX for `plain_forward`/`plain_backward` (which only use them where nobody keeps them)."""
         self._xa = np.ones((self.fan_in + 1, n), self.dtype)
         self._x = self._xa[:-1]
+        self._z = np.empty((self.Wb.shape[1], n), self.dtype)
+        self._dx = np.empty((self.fan_in, n), self.dtype)
 
     def forward(self, X: Array, training: bool = True) -> Array:
         if training:
@@ -137,7 +140,7 @@ class ActivationLayer(Layer):
 
     def __init__(self, activation: Activation):
         super().__init__()
-        self.name, self._f, self._df = activation.name, activation.f, activation.df
+        self.name, self._f, self._grad = activation.name, activation.f, activation.grad
         self.X: Array | None = None
         self.Y: Array | None = None
 
@@ -148,8 +151,48 @@ class ActivationLayer(Layer):
         return Y
 
     def backward(self, dY: Array) -> Array:
-        g = self._df(self.X, self.Y)
-        return dY * g
+        return self._grad(self.X, self.Y, dY)
+
+
+Pairs = list[tuple[Dense, ActivationLayer, bool]]
+
+
+def plain_forward(pairs: Pairs, last: Dense, X: Array) -> Array:
+    """Training forward through (Dense, activation, scratch) triples and a last Dense: exactly
+    `layer.forward(X, True)` in turn, with the per-layer dispatch inlined (small nets are
+    dominated by Python overhead). Caches what each layer's `backward` needs.
+
+    With `scratch` True the activation returns a new array (it is not the identity), so its input
+    Z, needed only by backward, is written into the Dense layer's scratch buffer instead of a new
+    array. Outputs (activations, logits) are always new arrays: callers may keep them.
+    """
+    n = X.shape[1]
+    for dense, act, scratch in pairs:
+        if n != dense._xa.shape[1]:
+            dense._resize(n)
+        dense._x[...] = X
+        Z = dot(dense._WbT, dense._xa, dense._z) if scratch else dot(dense._WbT, dense._xa)
+        X = act._f(Z)
+        act.X, act.Y = Z, X
+    if n != last._xa.shape[1]:
+        last._resize(n)
+    last._x[...] = X
+    return dot(last._WbT, last._xa)
+
+
+def plain_backward(pairs: Pairs, last: Dense, dZ: Array) -> None:
+    """Backward of `plain_forward`: exactly `layer.backward(d)` in reverse order, inlined. Each
+    dX goes into the Dense layer's scratch buffer: the activation's `grad` reads it, never keeps it.
+    """
+    dot(last._xa, dZ.T, last.dWb)
+    if not pairs:
+        return
+    d = dot(last._W, dZ, last._dx)
+    for dense, act, _ in reversed(pairs):
+        d = act._grad(act.X, act.Y, d)
+        dot(dense._xa, d.T, dense.dWb)
+        if dense.input_grad:
+            d = dot(dense._W, d, dense._dx)
 
 
 class PReLU(Layer):

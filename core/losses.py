@@ -21,12 +21,14 @@ SMALL = 64  # below this size, Python's sum over .tolist() beats ndarray.sum() b
 def mean(a: Array) -> float:
     """Mean of all elements as a Python float (fast for the tiny arrays of a playground batch)."""
     if a.size <= SMALL:
-        return sum(a.ravel().tolist()) / a.size
+        return sum((a if a.ndim == 1 else a.ravel()).tolist()) / a.size
     return float(a.sum(dtype=np.float64)) / a.size
 
 
 def labels(y, n: int) -> Array:
     """Integer class labels of shape (n,)."""
+    if y.__class__ is Array and y.shape == (n,) and y.dtype.kind in "iu":
+        return y  # the trainer's batches: already right, nothing to convert
     y = np.asarray(y)
     if y.shape != (n,):
         if y.size != n:
@@ -89,14 +91,16 @@ class SigmoidBCE(Head):
     def forward(self, Z: Array, y, training: bool = True) -> float:
         n = Z.shape[1]
         y = labels(y, n)
-        u = self._sign[y] * Z[0]
+        u = self._sign[y]  # a fresh array: the products below are computed in place
+        u *= Z[0]
         L = np.logaddexp(self._zero, u)
         if training:
             if n != self._n:
                 self._n, self._sign_n = n, self._sign / n
-            dz = np.exp(u - L)
-            dz *= self._sign_n[y]
-            self.Z, self.dZ = Z, dz[None]
+            u -= L
+            np.exp(u, u)
+            u *= self._sign_n[y]
+            self.Z, self.dZ = Z, u[None]
         return mean(L)
 
 
@@ -109,6 +113,7 @@ class TanhMSE(Head):
         super().__init__(dtype)
         self._t = np.array([-1.0, 1.0], self.dtype)
         self._one = np.array(1.0, self.dtype)
+        self._n, self._two_n = 0, self._one
 
     def output(self, Z: Array) -> Array:
         return np.tanh(Z)
@@ -118,9 +123,12 @@ class TanhMSE(Head):
         a = np.tanh(Z[0])
         r = a - self._t[labels(y, n)]
         if training:
-            dz = self._one - a * a
+            if n != self._n:
+                self._n, self._two_n = n, np.array(2.0 / n, self.dtype)
+            dz = a * a
+            np.subtract(self._one, dz, dz)
             dz *= r
-            dz *= np.array(2.0 / n, self.dtype)
+            dz *= self._two_n
             self.Z, self.dZ = Z, dz[None]
         return mean(r * r)
 

@@ -32,6 +32,8 @@ from core.layers import (
     Layer,
     Maxout,
     PReLU,
+    plain_backward,
+    plain_forward,
 )
 from core.losses import Head, accuracy, make_head
 
@@ -151,6 +153,19 @@ class Network:
         self._forwards = [layer.forward for layer in layers]
         self._backwards = [layer.backward for layer in reversed(layers)]
         self._dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
+        self._plain = self._plain_pairs()
+
+    def _plain_pairs(self) -> list[tuple[Dense, ActivationLayer, bool]] | None:
+        """(Dense, activation, scratch) per hidden block if every hidden block is just Dense then
+        activation (the common net, trained through the inlined `plain_forward`/`plain_backward`),
+        else None. scratch: the activation is not the identity, so its input may be a buffer."""
+        pairs = []
+        for block in self.blocks[:-1]:
+            if [type(layer) for layer in block.layers] != [Dense, ActivationLayer]:
+                return None
+            dense, act = block.layers
+            pairs.append((dense, act, act.name != "linear"))
+        return pairs
 
     # --- construction --------------------------------------------------------------------------
 
@@ -197,14 +212,18 @@ class Network:
     # --- the hot path ----------------------------------------------------------------------------
 
     def _check(self, X) -> Array:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+        if X.__class__ is not Array:
+            X = np.asarray(X)
+        shape = X.shape
+        if len(shape) != 2 or shape[1] != self.n_inputs:
             raise ValueError(f"expected X of shape (n, {self.n_inputs}), got {X.shape}")
         return X
 
     def _logits(self, X: Array, training: bool) -> Array:
         """Feature-major logits Z (n_outputs, n) of the output layer (X already checked)."""
         A = X.T
+        if training and self._plain is not None:
+            return plain_forward(self._plain, self.blocks[-1].layers[0], A)
         for forward in self._forwards:
             A = forward(A, training)
         return A
@@ -235,6 +254,9 @@ class Network:
         d = self.head.backward()
         if d is None:
             raise RuntimeError("backward() needs a loss(X, y, training=True) first")
+        if self._plain is not None:
+            plain_backward(self._plain, self.blocks[-1].layers[0], d)
+            return
         for backward in self._backwards:
             d = backward(d)
 

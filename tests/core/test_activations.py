@@ -90,3 +90,17 @@ def test_prelu_rules():
 def test_unknown_activation_is_rejected():
     with pytest.raises(ValueError, match="unknown activation"):
         make_activation("cosine")
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_grad_is_dy_times_derivative_and_leaves_dy_alone(name, dtype):
+    rng = np.random.default_rng(2)
+    act = make_activation(name, dtype, leaky_slope=0.1, elu_alpha=1.5)
+    x = away_from_kinks(rng).astype(dtype)
+    y, dy = act.f(x), rng.standard_normal(x.shape).astype(dtype)
+    dy_before = dy.copy()
+    g = act.grad(x, y, dy)
+    assert g.dtype == dtype and not np.shares_memory(g, dy) and not np.shares_memory(g, y)
+    np.testing.assert_array_equal(g, dy * act.df(x, y))
+    np.testing.assert_array_equal(dy, dy_before)

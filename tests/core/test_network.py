@@ -286,3 +286,43 @@ def test_public_logits_give_the_loss_and_accept_feature_major_input():
     np.testing.assert_array_equal(net.logits(Xf, False), Z)
     with pytest.raises(ValueError, match="expected X of shape"):
         net.logits(X[:, :3], False)
+
+
+@pytest.mark.parametrize("head, task, k", [("sigmoid_bce", "binary", 1), ("tanh_mse", "binary", 1)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inlined_plain_path_matches_layer_by_layer(head, task, k, dtype):
+    """Plain nets train through plain_forward/plain_backward; a layer-by-layer twin (same seed,
+    the fast path switched off) must give the same losses, gradients and retained outputs, also
+    when the batch size changes between calls (buffers are resized, never shared)."""
+    hidden = [LayerConfig(8, "tanh"), LayerConfig(4, "linear"), LayerConfig(5, "sigmoid")]
+    fast, slow = (Network(config(hidden, head=head, dtype=dtype), 2, k, seed=3) for _ in "ab")
+    assert fast._plain is not None
+    slow._plain = None
+    kept = []
+    for n, seed in ((10, 0), (10, 1), (7, 2), (7, 3), (10, 4)):
+        X, y = data(n, seed=seed)
+        losses = [net.loss(X, y) for net in (fast, slow)]
+        assert losses[0] == losses[1]
+        for net in (fast, slow):
+            net.backward()
+        for key in fast.grads:
+            np.testing.assert_array_equal(fast.grads[key], slow.grads[key], err_msg=key)
+        outs = [b.last_output for b in fast.blocks[:-1]] + [fast.head.Z]
+        kept.append((outs, [o.copy() for o in outs]))
+        fast.predict(data(n + 3, seed=9)[0])
+        for key, p in fast.params.items():  # an SGD step on both, so the next batch differs
+            p -= 0.1 * fast.grads[key]
+            slow.params[key] -= 0.1 * slow.grads[key]
+    for outs, copies in kept:  # arrays handed out earlier are never overwritten later
+        for out, copy in zip(outs, copies, strict=True):
+            np.testing.assert_array_equal(out, copy)
+
+
+def test_nets_with_other_layers_take_the_generic_path():
+    for lc in (
+        LayerConfig(4, "relu", batch_norm=True),
+        LayerConfig(4, "relu", dropout=0.2),
+        LayerConfig(4, "prelu"),
+        LayerConfig(2, "linear", kind="maxout"),
+    ):
+        assert Network(config([LayerConfig(3, "tanh"), lc]), 2, 1)._plain is None
