@@ -29,8 +29,9 @@ def app_url(tmp_path_factory):
         assert "Traceback" not in log, f"the app logged a traceback:\n{log[-4000:]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while open."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -72,6 +72,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_plan(plan: Plan) -> dict:
+    """`run(plan)` to completion in its own thread and event loop, so that it also works where
+    the calling thread already runs a loop (e.g. Playwright's sync API in the same pytest run)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run(plan)).result()
+
+
 def balanced_routes(url: str, per_upstream: int = 8) -> tuple[str, ...]:
     """Affinity cookie values that spread students evenly over the proxy's app processes.
 
@@ -400,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         plan.routes = balanced_routes(url, per_upstream=args.students)
     traceback = False
     try:
-        rep = asyncio.run(run(plan))
+        rep = run_plan(plan)
     finally:
         if app is not None:
             S.stop(app)

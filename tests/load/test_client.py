@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from tests.load.classroom import Plan, run
+from tests.load.classroom import Plan, run_plan
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_two_students_press_play_and_train(app_url):
-    rep = asyncio.run(run(Plan(app_url, students=2, seconds=10, ramp=1.0, linger=1.0)))
+    rep = run_plan(Plan(app_url, students=2, seconds=10, ramp=1.0, linger=1.0))
 
     assert rep["errors"] == []
     for student in rep["per_student"]:

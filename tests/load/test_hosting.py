@@ -7,11 +7,9 @@ survivor. The run takes about 40 s.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from tests.load.classroom import Plan, balanced_routes, run
+from tests.load.classroom import Plan, balanced_routes, run_plan
 
 STUDENTS = 6
 SECONDS = 20.0
@@ -36,7 +34,7 @@ def test_a_dead_process_does_not_stop_the_other_students(classroom):
         late_seconds=8.0,
         routes=routes,
     )
-    rep = asyncio.run(run(plan))
+    rep = run_plan(plan)
 
     students = rep["per_student"][:STUDENTS]
     late = rep["per_student"][STUDENTS:]
