@@ -76,6 +76,9 @@ def render_output(session: PlaygroundSession) -> None:
     if dataset.image_shape is not None:
         _render_image_predictions(session)
         return
+    if dataset.raw_dim is None:
+        _render_tabular_predictions(session)
+        return
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
     xs = ys = pred = std = None
@@ -101,6 +104,24 @@ def _render_image_predictions(session: PlaygroundSession) -> None:
     pred = network.predict(X).argmax(axis=1)
     fig = charts.sample_grid(X, y, pred, dataset.image_shape, dataset.class_names)
     _plot(fig, "samples_chart", "samples")
+
+
+def _render_tabular_predictions(session: PlaygroundSession) -> None:
+    """Tabular data has no input plane: a confusion matrix, or predicted vs true values."""
+    dataset, network = session.dataset, session.trainer.network
+    pred = network.predict(dataset.X_test)
+    if dataset.task == "regression":
+        fig = charts.predicted_vs_actual(dataset.y_test, pred[:, 0])
+        _plot(fig, "predicted_chart", "predicted")
+        return
+    labels = pred.argmax(axis=1) if dataset.task == "multiclass" else _binary_labels(session, pred)
+    fig = charts.confusion_matrix(dataset.y_test, labels, dataset.class_names)
+    _plot(fig, "tabular_confusion_chart", "confusion")
+
+
+def _binary_labels(session: PlaygroundSession, pred: np.ndarray) -> np.ndarray:
+    threshold = 0.0 if session.config.network.head == "tanh_mse" else 0.5
+    return (pred[:, 0] > threshold).astype(int)
 
 
 def render_loss(session: PlaygroundSession) -> None:

@@ -11,6 +11,7 @@ from playground.charts.network_diagram import maps_from_outputs, network_diagram
 from playground.charts.output import (
     decision_boundary,
     output_figure,
+    predicted_vs_actual,
     regression_curve,
     regression_surface,
 )
@@ -35,6 +36,8 @@ CAPTIONS: dict[str, str] = {
     "around the dashed 1e-3 line is healthy, far above is too fast, far below barely learns.",
     "samples": "Test images with the predicted class above each one; red frames and labels mark "
     "wrong predictions with the true class in brackets.",
+    "predicted": "Each test example at its true value (x) and the network's prediction (y): "
+    "points on the dashed diagonal are perfect predictions; R² near 1 is a good fit.",
     "confusion": "Rows are true classes, columns predicted ones: counts in each cell, colour = "
     "share of the row; a strong diagonal means few confusions.",
     "first_layer": "Each first-layer unit's incoming weights drawn as an image (blue positive, "
@@ -53,6 +56,7 @@ __all__ = [
     "maps_from_outputs",
     "network_diagram",
     "output_figure",
+    "predicted_vs_actual",
     "regression_curve",
     "regression_surface",
     "sample_grid",

@@ -307,3 +307,49 @@ def output_figure(
         height=height,
         uirevision=uirevision,
     )
+
+
+def predicted_vs_actual(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    max_points: int = 1500,
+    height: int = 420,
+    uirevision: str = "output",
+) -> go.Figure:
+    """Tabular regression: each test example at (true value, prediction); the diagonal is a
+    perfect fit, and R^2 = 1 - sum (y - p)^2 / sum (y - mean y)^2 is in the title."""
+    true = np.asarray(y_true, dtype=float).ravel()
+    pred = np.asarray(y_pred, dtype=float).ravel()
+    if true.size == 0 or true.size != pred.size:
+        return empty_figure("No predictions yet.", height=height, uirevision=uirevision)
+    spread = float(np.sum((true - true.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((true - pred) ** 2)) / spread if spread > 0 else float("nan")
+    shown = slice(None, max_points)
+    lo = float(np.nanmin([true.min(), np.nanmin(pred)]))
+    hi = float(np.nanmax([true.max(), np.nanmax(pred)]))
+    points = {
+        "type": "scatter",
+        "mode": "markers",
+        "x": f32(true[shown]),
+        "y": f32(pred[shown]),
+        "marker": {"size": 6, "color": POSITIVE, "opacity": 0.7},
+        "name": "test examples",
+        "hovertemplate": "true %{x:.3g}<br>predicted %{y:.3g}<extra></extra>",
+    }
+    diagonal = {
+        "type": "scatter",
+        "mode": "lines",
+        "x": [lo, hi],
+        "y": [lo, hi],
+        "line": {"color": "#888", "dash": "dash", "width": 1},
+        "name": "perfect fit",
+        "hoverinfo": "skip",
+    }
+    layout = {
+        "xaxis": {"title": {"text": "true value"}},
+        "yaxis": {"title": {"text": "prediction"}},
+    }
+    r2_text = f"R² = {r2:.3f}" if np.isfinite(r2) else "R² undefined"
+    style(layout, title=f"Predicted vs true ({r2_text})", height=height, uirevision=uirevision)
+    return figure([points, diagonal], layout)

@@ -120,3 +120,39 @@ def test_mnist_link_trains_on_real_images(page, app_url):
     time.sleep(1.0)
     assert page.get_by_text("Sample predictions", exact=False).count() >= 1
     screenshot(page, "07_mnist")
+
+
+def _upload_csv(page, path) -> None:
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="CSV")
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    wait_idle(page)
+    time.sleep(1.0)
+    wait_idle(page)
+
+
+def test_csv_upload_trains_and_shows_names_as_text(page, app_url, tmp_path):
+    rows = ["<b>bold</b>,x2,species"]
+    rows += [f"{i % 7 * 0.5},{(i * 3) % 11 * 0.25},{['a', 'b', 'c'][i % 3]}" for i in range(90)]
+    good = tmp_path / "flowers.csv"
+    good.write_text("\n".join(rows) + "\n")
+    open_app(page, app_url)
+    _upload_csv(page, good)
+    assert exception_boxes(page) == 0
+    assert page.get_by_text("Column to predict").count() >= 1
+    # the column name is shown as text, never turned into an HTML element
+    assert page.locator("b", has_text="bold").count() == 0
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    screenshot(page, "08_csv_upload")
+
+
+def test_binary_junk_upload_gets_a_message_and_the_session_goes_on(page, app_url, tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    open_app(page, app_url)
+    _upload_csv(page, junk)
+    assert page.get_by_text("cannot be used", exact=False).count() >= 1
+    assert exception_boxes(page) == 0
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    screenshot(page, "09_junk_upload")

@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from playground import widget_state as W
 from tests.playground.apptest_helpers import click, messages, metric, open_app, session, steps
 
@@ -190,3 +192,20 @@ def test_every_inspection_view_draws_its_charts():
         at.run()
         assert not at.exception, view
         assert len(at.get("plotly_chart")) >= 4, view
+
+
+@pytest.mark.parametrize(
+    ("dataset", "chart"),
+    [
+        ("iris", "tabular_confusion_chart"),
+        ("breast_cancer", "tabular_confusion_chart"),
+        ("diabetes", "predicted_chart"),
+    ],
+)
+def test_tabular_data_shows_its_own_output_chart(dataset, chart):
+    at = open_app({"data.dataset": dataset})
+    click(at, "Step epoch")
+    assert session(at).dataset.raw_dim is None
+    assert any(
+        getattr(c, "key", None) == chart or chart in str(c.proto.id) for c in at.get("plotly_chart")
+    ), chart
