@@ -31,6 +31,7 @@ WINDOW = 5.0  # seconds of history that define the load
 TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backing off
 MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others may still Step)
 REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
+REPACE_RATIO = 1.25  # re-pace when the sustainable interval moved this far from the one in use
 
 _lock = threading.Lock()
 _ticks: collections.deque[tuple[float, int]] = collections.deque(maxlen=20_000)
@@ -110,9 +111,13 @@ def admit(session_key: int, now: float | None = None) -> bool:
 
 
 def train_budget() -> float:
-    """Full budget while the process is under its CPU target, less in proportion above it."""
+    """Seconds of training per tick: the full budget on an idle server, less when the process
+    is over its CPU target or had to stretch the interval (so redraws, not training, get the
+    CPU that is left), never below MIN_TRAIN_BUDGET."""
     cpu = load()["cpu"]
-    scale = 1.0 if cpu <= TARGET_CPU else TARGET_CPU / cpu
+    scale = min(1.0, FAST_INTERVAL / fast_interval())
+    if cpu > TARGET_CPU:
+        scale = min(scale, TARGET_CPU / cpu)
     return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET * scale)
 
 
@@ -122,7 +127,7 @@ def should_repace(interval_in_effect: float, paced_at: float, now: float | None 
     if now - paced_at < REPACE_AFTER or interval_in_effect <= 0:
         return False
     ratio = fast_interval() / interval_in_effect
-    return ratio > 1.5 or ratio < 1 / 1.5
+    return ratio > REPACE_RATIO or ratio < 1 / REPACE_RATIO
 
 
 _frozen = False
