@@ -87,7 +87,7 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 
 def _fast_panel(session: PlaygroundSession) -> None:
-    with session.lock:
+    with pacing.tick_slot(), session.lock:
         _fast_panel_locked(session)
 
 
@@ -105,15 +105,15 @@ def _fast_panel_locked(session: PlaygroundSession) -> None:
 
 
 def _curve_panel(session: PlaygroundSession) -> None:
-    with session.lock:
+    with pacing.tick_slot(), session.lock:
         views.render_loss(session)
 
 
 def _network_panel(session: PlaygroundSession) -> None:
-    with session.lock:
+    with pacing.tick_slot(), session.lock:
         views.render_network(session)
 
 
 def _inspect_panel(session: PlaygroundSession) -> None:
-    with session.lock:
+    with pacing.tick_slot(), session.lock:
         views.render_inspect(session)
