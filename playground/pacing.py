@@ -119,7 +119,10 @@ def admit(session_key: int, now: float | None = None) -> bool:
     with _lock:
         _trim(now)
         live = {key for _, key in _ticks}
-    return session_key in live or len(live) < MAX_LIVE_SESSIONS
+    admitted = session_key in live or len(live) < MAX_LIVE_SESSIONS
+    if admitted:  # counts at once, so that students pressing Play together cannot overshoot
+        record_tick(session_key, now=now)
+    return admitted
 
 
 def train_budget() -> float:

@@ -77,3 +77,9 @@ def test_admission_stops_at_the_cap_but_never_for_a_session_already_live():
     assert not pacing.admit(10_000, now=now)
     assert pacing.admit(3, now=now)
     assert pacing.admit(10_000, now=now + 2 * pacing.WINDOW)  # they left
+
+
+def test_admissions_count_at_once():
+    now = 100.0
+    admitted = [pacing.admit(key, now=now) for key in range(pacing.MAX_LIVE_SESSIONS + 5)]
+    assert admitted.count(True) == pacing.MAX_LIVE_SESSIONS
