@@ -30,7 +30,7 @@ RESERVED_KEYS = (PRESET_KEY, HIDE_KEY)
 UNWRITTEN_FIELDS = ("title", "notes")  # descriptive text stays out of the URL
 MAX_VALUE_CHARS = 400
 MAX_PARAMS = 80
-HIDEABLE_SECTIONS = ("presets", "data", "network", "training", "charts", "advanced", "io")
+HIDEABLE_SECTIONS = ("presets", "data", "network", "training", "charts", "io")
 
 
 @dataclass

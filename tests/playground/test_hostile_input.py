@@ -252,3 +252,20 @@ def test_printable_only_in_escaped_title():
     out = _escape("<b>x</b> [a](http://e) ![i](http://e)")
     assert "<b>" not in out and "](" not in out
     assert set(out) <= set(string.printable)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(KNOWN_KEYS + ["network.hidden", "preset", "hide"]),
+        NASTY_TEXT,
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fuzzed_links_through_the_real_app(params):
+    """Property: whatever the link says, the app renders without an exception and a
+    mini-batch step still works."""
+    at = open_app(params)
+    click(at, "Step")
+    assert steps(at) == 1
