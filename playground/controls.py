@@ -119,8 +119,7 @@ def render_data(config: C.PlaygroundConfig, on_regenerate) -> None:
 def render_network(config: C.PlaygroundConfig) -> None:
     n = len(config.network.hidden)
     st.markdown(f"**{n} hidden layer{'s' if n != 1 else ''}**")
-    cols = st.columns(1)
-    cols[0].button(
+    st.button(
         "Add layer",
         width="stretch",
         key="add_layer",
@@ -130,7 +129,7 @@ def render_network(config: C.PlaygroundConfig) -> None:
         args=(st.session_state, C.MAX_HIDDEN_LAYERS),
         disabled=n >= C.MAX_HIDDEN_LAYERS,
     )
-    cols[0].button(
+    st.button(
         "Remove layer",
         width="stretch",
         key="remove_layer",

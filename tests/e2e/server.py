@@ -6,10 +6,11 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.load.server import app_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -46,21 +47,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
 
 
 def start_app(port: int, log_path: Path, extra_env: dict | None = None) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "playground/app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    cmd = [*app_command(port), "--browser.gatherUsageStats", "false"]
     log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
     env = {**os.environ, **(extra_env or {})}
     shared = ROOT.parent / "shared" / "data"
