@@ -99,8 +99,9 @@ def _fast_panel_locked(session: PlaygroundSession) -> None:
             st.rerun()
         if pacing.should_repace(session.tick_interval, session.paced_at):
             st.rerun()  # a full rerun hands the browser a new run_every
-    views.render_metrics(session)
-    views.render_run_status(session)
+    snap = session.trainer.snapshot()  # one per tick: it copies every weight matrix
+    views.render_metrics(session, snap)
+    views.render_run_status(snap)
     views.render_output(session)
 
 

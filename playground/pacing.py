@@ -52,7 +52,7 @@ def tick_slot():
 
 @contextlib.contextmanager
 def tick_timer(session_key: int = 0):
-    """Record one live tick of a session (training and drawing)."""
+    """Record that a session ticked; what the tick cost is read from the process CPU clock."""
     try:
         yield
     finally:

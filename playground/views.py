@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.telemetry import Snapshot
 from playground import charts
 from playground.charts import CAPTIONS
 from playground.session import PlaygroundSession
@@ -44,9 +45,7 @@ def render_notices(session: PlaygroundSession) -> None:
         NOTICE_STYLE.get(notice.level, st.info)(_escape(notice.text))
 
 
-def render_metrics(session: PlaygroundSession) -> None:
-    trainer = session.trainer
-    snap = trainer.snapshot()
+def render_metrics(session: PlaygroundSession, snap: Snapshot) -> None:
     top, bottom = st.columns(3), st.columns(3)
     top[0].metric("Steps", f"{snap.step:,}")
     top[1].metric("Epoch", f"{snap.epoch:,}")
@@ -61,8 +60,7 @@ def render_metrics(session: PlaygroundSession) -> None:
         st.caption(f"Training at about {session.steps_per_second:,.0f} steps per second.")
 
 
-def render_run_status(session: PlaygroundSession) -> None:
-    snap = session.trainer.snapshot()
+def render_run_status(snap: Snapshot) -> None:
     if snap.divergence.diverged:
         st.error(f"Training diverged: {snap.divergence.reason}")
     es = snap.early_stopping
