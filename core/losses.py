@@ -5,6 +5,11 @@ regression values). `head.forward(Z, y, training)` returns the mean loss over th
 training, caches dL/dZ for `head.backward()`. Fusing activation and loss gives the short, stable
 gradients: σ + BCE → (p − y)/n, softmax + CE → (P − onehot)/n.
 
+A classification head is also the one home of how its output becomes a class:
+`head.probabilities(output)` gives P(class c) per point and `head.predict_class(output)` the class
+(a binary head: its `threshold` on the output; softmax: the argmax). The trainer's accuracy, the
+decision map and the confusion matrices all ask the head.
+
 Targets: binary int {0, 1} (n,); multiclass int 0..C−1 (n,); regression float (n,) or (n, k).
 """
 
@@ -51,6 +56,7 @@ def targets(y, k: int, n: int, dtype) -> Array:
 class Head:
     name = ""
     activation = ""  # output activation shown in the UI
+    classifies = False  # True when the output says a class (`predict_class`)
 
     def __init__(self, dtype=np.float64):
         self.dtype = np.dtype(dtype)
@@ -71,12 +77,53 @@ class Head:
     def backward(self) -> Array:
         return self.dZ
 
+    # --- from output to class: sample-major output (n, k), as `Network.predict` gives it ---
 
-class SigmoidBCE(Head):
+    def probabilities(self, output: Array) -> Array:
+        """P(class c) per point, (n, C); regression heads have no classes."""
+        raise TypeError(f"the {self.name} head predicts values, not classes")
+
+    def predict_class(self, output: Array) -> Array:
+        """The predicted class per point, (n,) integers."""
+        raise TypeError(f"the {self.name} head predicts values, not classes")
+
+    def accuracy(self, output: Array, y) -> float | None:
+        """Fraction of points whose predicted class is y; None for regression."""
+        if not self.classifies:
+            return None
+        predicted = self.predict_class(np.asarray(output))
+        n = len(predicted)
+        return float(np.mean(predicted == labels(y, n))) if n else float("nan")
+
+
+class BinaryHead(Head):
+    """One output v; class 1 where v > `threshold`, i.e. where P(class 1) > 1/2."""
+
+    classifies = True
+    threshold = 0.0  # in the units of the head's output
+
+    def probability(self, output: Array) -> Array:
+        """P(class 1) per point, (n,)."""
+        raise NotImplementedError
+
+    def probabilities(self, output: Array) -> Array:
+        p = self.probability(np.asarray(output))
+        return np.column_stack([1.0 - p, p])
+
+    def predict_class(self, output: Array) -> Array:
+        return (np.asarray(output)[:, 0] > self.threshold).astype(np.intp)
+
+
+class SigmoidBCE(BinaryHead):
     """p = σ(z);  L = −mean[y log p + (1 − y) log(1 − p)] = mean softplus(s·z), s = 1 − 2y;
     dL/dz = (p − y)/n = s·σ(s·z)/n, where σ(u) = exp(u − softplus(u)). No log of 0, no overflow."""
 
     name, activation = "sigmoid_bce", "sigmoid"
+    threshold = 0.5  # p > 1/2
+
+    def probability(self, output: Array) -> Array:
+        """p = σ(z) is already P(class 1)."""
+        return np.asarray(output)[:, 0]
 
     def __init__(self, dtype=np.float64):
         super().__init__(dtype)
@@ -104,10 +151,18 @@ class SigmoidBCE(Head):
         return mean(L)
 
 
-class TanhMSE(Head):
-    """a = tanh z, t = 2y − 1 ∈ {−1, +1};  L = mean (a − t)²;  dL/dz = 2(a − t)(1 − a²)/n."""
+class TanhMSE(BinaryHead):
+    """a = tanh z, t = 2y − 1 ∈ {−1, +1};  L = mean (a − t)²;  dL/dz = 2(a − t)(1 − a²)/n.
+
+    The target of class 1 is +1 and of class 0 is −1, so P(class 1) = (a + 1)/2 and the class
+    is 1 where a > 0."""
 
     name, activation = "tanh_mse", "tanh"
+    threshold = 0.0  # a > 0
+
+    def probability(self, output: Array) -> Array:
+        """P(class 1) = (a + 1)/2, in [0, 1] for a in [−1, 1]."""
+        return (np.asarray(output)[:, 0] + 1.0) / 2.0
 
     def __init__(self, dtype=np.float64):
         super().__init__(dtype)
@@ -138,11 +193,20 @@ class SoftmaxCE(Head):
     dL/dz = (P − onehot(y))/n."""
 
     name, activation = "softmax_ce", "softmax"
+    classifies = True
 
     def output(self, Z: Array) -> Array:
         E = np.exp(Z - Z.max(axis=0))
         E /= E.sum(axis=0)
         return E
+
+    def probabilities(self, output: Array) -> Array:
+        """The softmax output is already P(class c)."""
+        return np.asarray(output)
+
+    def predict_class(self, output: Array) -> Array:
+        """The most probable class, argmax_c P(class c)."""
+        return np.asarray(output).argmax(axis=1)
 
     def forward(self, Z: Array, y, training: bool = True) -> float:
         n = Z.shape[1]
@@ -226,20 +290,7 @@ def make_head(name: str, dtype=np.float64, huber_delta: float = 1.0) -> Head:
     return HEADS[name](dtype)
 
 
-def accuracy(head: str, output: Array, y) -> float | None:
-    """Fraction correct for classification heads; None for regression.
-
-    output is the network's (n, k) prediction: binary thresholds p at 0.5 (sigmoid) or the tanh
-    value at 0; multiclass takes the argmax.
-    """
-    output = np.asarray(output)
-    n = output.shape[0]
-    if head == "sigmoid_bce":
-        predicted = output[:, 0] > 0.5
-    elif head == "tanh_mse":
-        predicted = output[:, 0] > 0.0
-    elif head == "softmax_ce":
-        predicted = output.argmax(axis=1)
-    else:
-        return None
-    return float(np.mean(predicted == labels(y, n))) if n else float("nan")
+def accuracy(head: str | Head, output: Array, y) -> float | None:
+    """Fraction correct for classification heads (as `Head.predict_class` decides); None for
+    regression. output is the network's (n, k) prediction."""
+    return (make_head(head) if isinstance(head, str) else head).accuracy(output, y)

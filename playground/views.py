@@ -91,7 +91,14 @@ def render_output(session: PlaygroundSession) -> None:
         else:
             pred = network.predict(inputs)
     fig = charts.output_figure(
-        dataset, xs, pred, ys, std=std, show_test=show_test, discretize=discretize
+        dataset,
+        xs,
+        pred,
+        ys,
+        head=network.head,
+        std=std,
+        show_test=show_test,
+        discretize=discretize,
     )
     _plot(fig, "output_chart", "output")
 
@@ -99,7 +106,7 @@ def render_output(session: PlaygroundSession) -> None:
 def _render_image_predictions(session: PlaygroundSession) -> None:
     dataset, network = session.dataset, session.trainer.network
     X, y = dataset.X_test[:24], dataset.y_test[:24]
-    pred = network.predict(X).argmax(axis=1)
+    pred = network.head.predict_class(network.predict(X))
     fig = charts.sample_grid(X, y, pred, dataset.image_shape, dataset.class_names)
     _plot(fig, "samples_chart", "samples")
 
@@ -112,14 +119,9 @@ def _render_tabular_predictions(session: PlaygroundSession) -> None:
         fig = charts.predicted_vs_actual(dataset.y_test, pred[:, 0])
         _plot(fig, "predicted_chart", "predicted")
         return
-    labels = pred.argmax(axis=1) if dataset.task == "multiclass" else _binary_labels(session, pred)
+    labels = network.head.predict_class(pred)
     fig = charts.confusion_matrix(dataset.y_test, labels, dataset.class_names)
     _plot(fig, "tabular_confusion_chart", "confusion")
-
-
-def _binary_labels(session: PlaygroundSession, pred: np.ndarray) -> np.ndarray:
-    threshold = 0.0 if session.config.network.head == "tanh_mse" else 0.5
-    return (pred[:, 0] > threshold).astype(int)
 
 
 def render_loss(session: PlaygroundSession) -> None:
@@ -199,7 +201,8 @@ def _update_ratio_view(session: PlaygroundSession, snap) -> None:
 
 def _confusion_view(session: PlaygroundSession, snap) -> None:
     dataset = session.dataset
-    pred = session.trainer.network.predict(dataset.X_test).argmax(axis=1)
+    network = session.trainer.network
+    pred = network.head.predict_class(network.predict(dataset.X_test))
     fig = charts.confusion_matrix(dataset.y_test, pred, dataset.class_names)
     _plot(fig, "confusion_chart", "confusion")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from core.config import OUTPUT_HEADS
 from core.data.dataset import Dataset
+from core.losses import Head, make_head
 from playground.charts.common import (
     CLASS_COLORS,
     DIVERGING,
@@ -96,12 +98,40 @@ def _class_colorscale(n: int) -> list:
     return scale
 
 
+def _default_head(task: str) -> Head:
+    """The task's first output head: what `pred` is taken to be when no head is named."""
+    return make_head(OUTPUT_HEADS[task][0])
+
+
+def _class_background(p: np.ndarray, cls: np.ndarray, discretize: bool) -> dict:
+    """Stacked bands: z = class + strength, so floor(z) is exactly the predicted class.
+
+    p (ny, nx, C) class probabilities; strength = confidence (max p − 1/C) / (1 − 1/C),
+    or a fixed 0.85 when discretized.
+    """
+    n = p.shape[2]
+    conf = np.clip((p.max(axis=2) - 1 / n) / (1 - 1 / n), 0.0, 0.999)
+    z = cls + (0.85 if discretize else conf)
+    if n == 2:
+        shown, hover = p[..., 1], "P(class 1) = %{customdata:.3f}"
+    else:
+        shown, hover = p.max(axis=2), "max p = %{customdata:.3f}"
+    return {
+        "z": f32(z),
+        "zmax": n,
+        "colorscale": _class_colorscale(n),
+        "customdata": f32(shown),
+        "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>" + hover + "<extra></extra>",
+    }
+
+
 def decision_boundary(
     dataset: Dataset,
     xs: np.ndarray,
     ys: np.ndarray,
     pred: np.ndarray,
     *,
+    head: Head | None = None,
     show_test: bool = False,
     discretize: bool = False,
     height: int = 420,
@@ -109,38 +139,20 @@ def decision_boundary(
 ) -> go.Figure:
     """Classifier output over the plane with the data points on top.
 
-    Binary: pred = P(class 1) (a tanh head's v maps to (v+1)/2), orange (0) to blue (1).
-    Multi-class: pred (.., C) softmax; colour = argmax class, strength = confidence
-    (max p - 1/C) / (1 - 1/C). discretize: hard class regions only.
+    `pred` is the network's output (n, k) and `head` its output head (default: the task's
+    first), which turns it into class probabilities and the predicted class: colour = the
+    head's predicted class (orange 0, blue 1, ...), strength = confidence. A tanh head's output
+    v is P(class 1) = (v + 1)/2. discretize: hard class regions only.
     """
-    p = _grid(pred, xs, ys)
-    names = dataset.class_names or [str(c) for c in range(max(p.shape[2], 2))]
-    hover = "x1 %{x:.2f}, x2 %{y:.2f}<br>"
+    head = head or _default_head(dataset.task)
+    out = np.asarray(pred, dtype=np.float64).reshape(len(ys) * len(xs), -1)
+    p = _grid(head.probabilities(out), xs, ys)
+    cls = head.predict_class(out).reshape(len(ys), len(xs))
+    n = p.shape[2]
+    names = dataset.class_names or [str(c) for c in range(n)]
     background = {"type": "heatmap", "x": f32(xs), "y": f32(ys), "zmin": 0, "showscale": False}
-    if p.shape[2] == 1:
-        z = (p[..., 0] >= 0.5).astype(np.float32) if discretize else p[..., 0]
-        light = [[0.0, _rgb(NEGATIVE, 0.55)], [0.5, "rgb(250,250,250)"], [1, _rgb(POSITIVE, 0.55)]]
-        background |= {
-            "z": f32(z),
-            "zmax": 1,
-            "colorscale": light,
-            "hovertemplate": hover + "P(class 1) = %{z:.3f}<extra></extra>",
-        }
-        colors = [NEGATIVE, POSITIVE]
-    else:
-        n = p.shape[2]
-        cls = p.argmax(axis=2)
-        conf = np.clip((p.max(axis=2) - 1 / n) / (1 - 1 / n), 0.0, 0.999)
-        z = cls + (0.85 if discretize else conf)
-        background |= {
-            "z": f32(z),
-            "zmax": n,
-            "colorscale": _class_colorscale(n),
-            "customdata": f32(p.max(axis=2)),
-            "hovertemplate": hover + "max p = %{customdata:.3f}<extra></extra>",
-        }
-        colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
-    data = [background | {"name": "output"}]
+    data = [background | _class_background(p, cls, discretize) | {"name": "output"}]
+    colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
     for split, raw, y in _splits(dataset, show_test):
         labels = np.asarray(y).astype(int)
         for c, color in enumerate(colors):
@@ -274,13 +286,15 @@ def output_figure(
     pred: np.ndarray | None,
     ys: np.ndarray | None = None,
     *,
+    head: Head | None = None,
     std: np.ndarray | None = None,
     show_test: bool = False,
     discretize: bool = False,
     height: int = 420,
     uirevision: str = "output",
 ) -> go.Figure:
-    """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve)."""
+    """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve);
+    `head` is the output head that made `pred` (see `decision_boundary`)."""
     if dataset.raw_dim not in (1, 2):
         return empty_figure(
             "No input plane for this dataset: see the sample predictions and confusion matrix.",
@@ -302,6 +316,7 @@ def output_figure(
         xs,
         ys,
         pred,
+        head=head,
         show_test=show_test,
         discretize=discretize,
         height=height,

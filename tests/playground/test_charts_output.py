@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
 
+import numpy as np
+import pytest
+
+from core.config import (
+    OUTPUT_HEADS,
+    DataConfig,
+    LayerConfig,
+    NetworkConfig,
+    PlaygroundConfig,
+    TrainingConfig,
+)
+from core.data import load_dataset
+from core.losses import make_head
+from core.trainer import Trainer
 from playground.charts import output_figure
 from playground.charts.common import CLASS_COLORS, NEGATIVE, POSITIVE
 from tests.playground.test_charts_common import (
@@ -18,13 +32,23 @@ def heatmap(fig):
     return [t for t in fig.data if t.type == "heatmap"][0]
 
 
-def test_binary_heatmap_holds_probabilities_and_points_by_class():
+def shown_classes(fig) -> np.ndarray:
+    """The class the map shows at each grid cell: the band floor(z) its colour comes from."""
+    return np.floor(np.asarray(heatmap(fig).z, dtype=np.float64)).astype(int).ravel()
+
+
+def test_binary_map_shows_the_class_with_its_confidence_and_points_by_class():
     ds = make_dataset("binary")
     xs, ys, p = grid_probs(ds, 50)
     fig = output_figure(ds, xs, p, ys)
-    z = np.asarray(heatmap(fig).z)
-    assert z.shape == (50, 50)
-    np.testing.assert_allclose(z.ravel(), p[:, 0], atol=1e-6)
+    hm = heatmap(fig)
+    z = np.asarray(hm.z, dtype=np.float64)
+    assert z.shape == (50, 50) and hm.zmax == 2
+    np.testing.assert_array_equal(shown_classes(fig), p[:, 0] > 0.5)
+    strength = (z - np.floor(z)).ravel()
+    np.testing.assert_allclose(strength, np.minimum(abs(2 * p[:, 0] - 1), 0.999), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(hm.customdata).ravel(), p[:, 0], atol=1e-6)
+    assert "P(class 1)" in hm.hovertemplate
     points = [t for t in fig.data if t.type == "scatter"]
     assert {t.name for t in points} == {"train: 0", "train: 1"}
     colors = {t.name: t.marker.color for t in points}
@@ -34,6 +58,19 @@ def test_binary_heatmap_holds_probabilities_and_points_by_class():
     assert fig.layout.uirevision == "output"
 
 
+def test_tanh_output_is_mapped_to_a_probability_not_clipped():
+    """tanh v in [-1, 1] is P(class 1) = (v + 1)/2: v = -0.6 is class 0 with confidence 0.6."""
+    ds = make_dataset("binary")
+    xs, ys, p = grid_probs(ds, 20)
+    v = 2 * p - 1
+    fig = output_figure(ds, xs, v, ys, head=make_head("tanh_mse"))
+    np.testing.assert_array_equal(shown_classes(fig), v[:, 0] > 0)
+    hm = heatmap(fig)
+    np.testing.assert_allclose(np.asarray(hm.customdata).ravel(), p[:, 0], atol=1e-6)
+    z = np.asarray(hm.z, dtype=np.float64).ravel()
+    np.testing.assert_allclose(z - np.floor(z), np.minimum(abs(v[:, 0]), 0.999), atol=1e-6)
+
+
 def test_test_points_only_on_request_and_discretize_is_hard():
     ds = make_dataset("binary")
     xs, ys, p = grid_probs(ds, 30)
@@ -41,7 +78,53 @@ def test_test_points_only_on_request_and_discretize_is_hard():
     with_test = output_figure(ds, xs, p, ys, show_test=True, discretize=True)
     assert not any(t.name.startswith("test") for t in plain.data if t.type == "scatter")
     assert any(t.name.startswith("test") for t in with_test.data if t.type == "scatter")
-    assert set(np.unique(np.asarray(heatmap(with_test).z))) <= {0.0, 1.0}
+    z = np.asarray(heatmap(with_test).z, dtype=np.float64)
+    np.testing.assert_allclose(z - np.floor(z), 0.85, atol=1e-6)  # one strength: hard regions
+    np.testing.assert_array_equal(shown_classes(with_test), shown_classes(plain))
+
+
+CLASSIFYING_HEADS = OUTPUT_HEADS["binary"] + OUTPUT_HEADS["multiclass"]
+
+
+def _trained(head: str, seed: int) -> Trainer:
+    """A small network trained a little (a boundary, not a perfect fit) with this head."""
+    dataset = "spiral3" if head == "softmax_ce" else "circle"
+    task = "multiclass" if head == "softmax_ce" else "binary"
+    config = PlaygroundConfig(
+        data=DataConfig(dataset=dataset, seed=seed, noise=10.0),
+        network=NetworkConfig([LayerConfig(6, "tanh"), LayerConfig(4, "tanh")], task, head),
+        training=TrainingConfig(seed=seed),
+    )
+    trainer = Trainer(config, load_dataset(config.data))
+    for _ in range(300):
+        trainer.step()
+    return trainer
+
+
+@pytest.mark.parametrize("head", CLASSIFYING_HEADS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("discretize", [False, True])
+def test_map_shows_each_class_on_the_share_of_the_plane_the_model_predicts(head, seed, discretize):
+    """For every output head: the map shows class c exactly where the model predicts c, so
+    the share of the plane per class is the model's own; the trainer's accuracy against the
+    map's classes is exactly 1."""
+    trainer = _trained(head, seed)
+    network, ds = trainer.network, trainer.dataset
+    xs, ys, grid = ds.grid(50)
+    out = network.predict(grid)
+    fig = output_figure(ds, xs, out, ys, head=network.head, discretize=discretize)
+    shown = shown_classes(fig)
+    predicted = network.head.predict_class(out)
+    n = len(ds.class_names)
+    np.testing.assert_array_equal(
+        np.bincount(shown, minlength=n), np.bincount(predicted, minlength=n)
+    )
+    if head == "tanh_mse":  # the tanh head's class is the sign of its output
+        assert shown.mean() == np.mean(out[:, 0] > 0)
+    assert len(np.unique(shown)) > 1  # the boundary crosses the plane
+    ds_map = dataclasses.replace(ds, X_train=grid, y_train=shown, X_test=grid, y_test=shown)
+    ev = Trainer(trainer.config, ds_map, init_state=network.state_dict()).evaluate()
+    assert ev["train_accuracy"] == 1.0 and ev["val_accuracy"] == 1.0
 
 
 def test_multiclass_colour_band_is_argmax_and_strength_is_confidence():
