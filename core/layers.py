@@ -53,6 +53,7 @@ class FlatStorage:
 class Layer:
     params: dict[str, Array]
     grads: dict[str, Array]
+    MIN_BATCH = 1  # the smallest training batch the layer learns from
 
     def __init__(self) -> None:
         self.params, self.grads = {}, {}
@@ -227,8 +228,12 @@ class BatchNorm(Layer):
 
     Training uses the batch μ, σ² and updates running averages r ← m·r + (1 − m)·batch (the
     running variance takes the unbiased batch variance); eval uses the running averages.
+    A batch of one point has no spread (x̂ = 0, y = β): it cannot estimate σ², so it leaves the
+    running averages alone (PyTorch refuses such a batch; MIN_BATCH is the smallest that counts).
     Backward: dβ = Σ dy, dγ = Σ dy·x̂, dx = γ/(n√(σ² + ε)) · (n·dy − dβ − x̂·dγ).
     """
+
+    MIN_BATCH = 2  # one point cannot update the running averages
 
     def __init__(
         self,
@@ -263,7 +268,8 @@ class BatchNorm(Layer):
         inv_std = 1.0 / np.sqrt(var + self.eps)
         xhat = centred * inv_std
         self._xhat, self._inv_std = xhat, inv_std
-        self._update_running(mean[:, 0], var[:, 0] * (n / (n - 1) if n > 1 else 1.0))
+        if n >= self.MIN_BATCH:
+            self._update_running(mean[:, 0], var[:, 0] * (n / (n - 1)))
         return xhat * self._gamma + self._beta
 
     def _update_running(self, mean: Array, var: Array) -> None:

@@ -154,6 +154,7 @@ class Network:
         self._backwards = [layer.backward for layer in reversed(layers)]
         self._dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
         self._plain = self._plain_pairs()
+        self._train_Z: Array | None = None  # logits of the last training pass (see `backward`)
 
     def _plain_pairs(self) -> list[tuple[Dense, ActivationLayer, bool]] | None:
         """(Dense, activation, scratch) per hidden block if every hidden block is just Dense then
@@ -220,45 +221,68 @@ class Network:
         return X
 
     def _logits(self, X: Array, training: bool) -> Array:
-        """Feature-major logits Z (n_outputs, n) of the output layer (X already checked)."""
+        """Feature-major logits Z (n_outputs, n) of the output layer (X already checked).
+
+        A training pass records its Z: `backward` accepts only the head's loss on that Z."""
         A = X.T
-        if training and self._plain is not None:
-            return plain_forward(self._plain, self.blocks[-1].layers[0], A)
-        for forward in self._forwards:
-            A = forward(A, training)
-        return A
+        if not training:
+            for forward in self._forwards:
+                A = forward(A, False)
+            return A
+        if self._plain is not None:
+            Z = plain_forward(self._plain, self.blocks[-1].layers[0], A)
+        else:
+            for forward in self._forwards:
+                A = forward(A, True)
+            Z = A
+        self._train_Z = Z
+        return Z
 
     def logits(self, X, training: bool) -> Array:
         """Feature-major logits Z (n_outputs, n): the output layer before the head.
 
         `head.forward(Z, y, training)` gives the loss and `head.output(Z)` the prediction, so one
-        pass serves both. training=True caches what backward needs (call head.forward with
-        training=True before backward). An X stored feature-major (X = Xt.T with Xt C-contiguous)
-        saves the transposing copy into the first layer.
+        pass serves both. training=True caches what backward needs (then call
+        head.forward(Z, y, True) on this very Z before backward). An X stored feature-major
+        (X = Xt.T with Xt C-contiguous) saves the transposing copy into the first layer.
         """
         return self._logits(self._check(X), training)
 
     def forward(self, X, training: bool) -> Array:
-        """The head's output (n, n_outputs); training=True caches for backward."""
+        """The head's output (n, n_outputs). training=True uses batch statistics and dropout and
+        caches the pass, but has no loss: a `backward` right after it raises."""
         Z = self._logits(self._check(X), training)
         if training:
-            self.head.Z = Z
+            self.head.Z, self.head.dZ = Z, None  # the output the UI reads; no loss gradient
         return self.head.output(Z).T
 
-    def loss(self, X, y, training: bool = True) -> float:
-        """Forward pass and mean data loss (no regularization)."""
+    def loss(self, X, y, training: bool = False) -> float:
+        """Mean data loss (no regularization). By default a measurement in eval mode, with no
+        side effect; training=True is a training pass (batch statistics, dropout, batch-norm
+        running averages updated) that caches dL/dθ's ingredients for `backward`."""
         return self.head.forward(self._logits(self._check(X), training), y, training)
 
     def backward(self) -> None:
-        """Fill self.grads with dL/dθ (mean over the batch) for the last loss(training=True)."""
-        d = self.head.backward()
-        if d is None:
-            raise RuntimeError("backward() needs a loss(X, y, training=True) first")
+        """Fill self.grads with dL/dθ (mean over the batch) of the last training pass, which must
+        be a loss: loss(X, y, training=True), or head.forward(logits(X, True), y, True)."""
+        head = self.head
+        d = head.backward()
+        if d is None or head.Z is not self._train_Z:
+            raise RuntimeError(
+                "backward() needs the loss of the last training pass: call "
+                "loss(X, y, training=True) right before backward() (a later training forward "
+                "or logits(X, True) without its loss would pair the wrong caches)"
+            )
         if self._plain is not None:
             plain_backward(self._plain, self.blocks[-1].layers[0], d)
             return
         for backward in self._backwards:
             d = backward(d)
+
+    @property
+    def min_batch(self) -> int:
+        """The smallest training batch every layer learns from (2 with batch norm, else 1)."""
+        return max(layer.MIN_BATCH for block in self.blocks for layer in block.layers)
 
     # --- evaluation ------------------------------------------------------------------------------
 

@@ -105,6 +105,18 @@ def test_batch_norm_normalizes_in_training_and_uses_running_stats_at_eval(rng):
     np.testing.assert_allclose(y[:, 0], expected, rtol=1e-12)
 
 
+def test_batch_norm_one_point_batch_leaves_the_running_stats_alone(rng):
+    """One point has no spread: it used to pull the running variance towards 0 (var 0 in)."""
+    layer = BatchNorm(3)
+    layer.forward(rng.normal(1.0, 2.0, (3, 16)), True)
+    before = {k: v.copy() for k, v in layer.buffers.items()}
+    Y = layer.forward(rng.standard_normal((3, 1)), True)
+    np.testing.assert_array_equal(Y, layer.params["beta"][:, None])  # x̂ = 0: y = β
+    for key, value in layer.buffers.items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+    assert BatchNorm.MIN_BATCH == 2
+
+
 def test_eval_forward_does_not_disturb_pending_backward(rng):
     layers = [
         Dense(rng.standard_normal((3, 4))),

@@ -103,7 +103,7 @@ def test_last_output_is_post_activation_before_dropout():
     net = Network(config([LayerConfig(5, "relu", dropout=0.5)]), 2, 1)
     assert net.blocks[0].last_output is None
     X, y = data(20)
-    net.loss(X, y)
+    net.loss(X, y, True)
     out = net.blocks[0].last_output
     assert out.shape == (20, 5)
     assert np.all(out >= 0)
@@ -127,7 +127,7 @@ def test_training_reduces_loss_with_plain_sgd():
     before = net.loss(X, y, training=False)
     for step in range(3000):
         batch = slice(10 * (step % 20), 10 * (step % 20) + 10)
-        net.loss(X[batch], y[batch])
+        net.loss(X[batch], y[batch], True)
         net.backward()
         for key, p in net.params.items():
             p -= 0.1 * net.grads[key]
@@ -139,12 +139,13 @@ def test_eval_between_loss_and_backward_changes_nothing():
     hidden = [LayerConfig(6, "relu", batch_norm=True, dropout=0.3), LayerConfig(4, "tanh")]
     net = Network(config(hidden), 2, 1)
     X, y = data(12)
-    net.loss(X, y)
+    net.loss(X, y, True)
     net.backward()
     expected = {k: g.copy() for k, g in net.grads.items()}
     for layer in net._dropouts:
         layer.fixed_mask = layer._mask != 0
-    net.loss(X, y)
+    net.loss(X, y, True)
+    net.loss(*data(12, seed=4))  # a measurement: eval mode
     net.predict(data(12, seed=5)[0])
     net.neuron_outputs(data(12, seed=6)[0])
     net.backward()
@@ -157,7 +158,7 @@ def test_state_dict_round_trip():
     a = Network(config(hidden), 2, 1, seed=0)
     X, y = data(30)
     for _ in range(5):  # move params and running stats away from their initial values
-        a.loss(X, y)
+        a.loss(X, y, True)
         a.backward()
         for key, p in a.params.items():
             p -= 0.5 * a.grads[key]
@@ -264,7 +265,7 @@ def test_all_parameters_live_in_one_flat_array():
         covered[s] += 1
     assert np.all(covered == 1)
     X, y = data()
-    net.loss(X, y)
+    net.loss(X, y, True)
     net.backward()
     for key, s in net.slices.items():
         np.testing.assert_array_equal(net.flat_grads[s], net.grads[key].ravel())
@@ -301,7 +302,7 @@ def test_inlined_plain_path_matches_layer_by_layer(head, task, k, dtype):
     kept = []
     for n, seed in ((10, 0), (10, 1), (7, 2), (7, 3), (10, 4)):
         X, y = data(n, seed=seed)
-        losses = [net.loss(X, y) for net in (fast, slow)]
+        losses = [net.loss(X, y, True) for net in (fast, slow)]
         assert losses[0] == losses[1]
         for net in (fast, slow):
             net.backward()
@@ -326,3 +327,63 @@ def test_nets_with_other_layers_take_the_generic_path():
         LayerConfig(2, "linear", kind="maxout"),
     ):
         assert Network(config([LayerConfig(3, "tanh"), lc]), 2, 1)._plain is None
+
+
+# --- the engine's call sequence: backward follows its own loss, measuring has no side effect ---
+
+PLAIN = [LayerConfig(6, "tanh"), LayerConfig(4, "relu")]  # the inlined plain path
+LAYERED = [LayerConfig(6, "relu", batch_norm=True), LayerConfig(4, "tanh", kind="maxout")]
+
+
+@pytest.mark.parametrize("hidden", [PLAIN, LAYERED], ids=["plain", "layered"])
+def test_backward_refuses_a_training_pass_without_its_loss(hidden):
+    """forward/logits(training=True) on new data after a loss used to leave the old dL/dZ in
+    place, so backward() paired it with the new caches: wrong gradients, no error."""
+    net = Network(config(hidden), 2, 1)
+    (X1, y1), (X2, _) = data(12), data(12, seed=1)
+    net.loss(X1, y1, True)
+    net.forward(X2, training=True)
+    with pytest.raises(RuntimeError, match=r"loss\(X, y, training=True\)"):
+        net.backward()
+    net.loss(X1, y1, True)
+    net.logits(X2, True)
+    with pytest.raises(RuntimeError, match=r"loss\(X, y, training=True\)"):
+        net.backward()
+    net.loss(X1, y1, True)
+    net.backward()  # the right sequence still works
+
+
+@pytest.mark.parametrize("hidden", [PLAIN, LAYERED], ids=["plain", "layered"])
+def test_training_logits_with_their_head_loss_give_the_loss_gradients(hidden):
+    a, b = (Network(config(hidden, dtype="float64"), 2, 1, seed=2) for _ in "ab")
+    X, y = data(12)
+    a.loss(X, y, True)
+    a.backward()
+    b.head.forward(b.logits(X, True), y, True)
+    b.backward()
+    for key in a.grads:
+        np.testing.assert_array_equal(a.grads[key], b.grads[key], err_msg=key)
+
+
+@pytest.mark.parametrize("hidden", [PLAIN, LAYERED], ids=["plain", "layered"])
+def test_measuring_a_loss_changes_nothing(hidden):
+    """loss(X, y) is eval mode: no batch-norm statistics, no caches, no dropout draws touched."""
+    hidden = [
+        LayerConfig(h.units, h.activation, h.kind, batch_norm=h.batch_norm, dropout=0.3)
+        for h in hidden
+    ]
+    net = Network(config(hidden, dtype="float64"), 2, 1)
+    X, y = data(12)
+    net.loss(X, y, True)
+    net.backward()
+    expected = {k: g.copy() for k, g in net.grads.items()}
+    buffers = {k: v.copy() for k, v in net.buffers.items()}
+    rng_state = net.dropout_rng.bit_generator.state
+    X2, y2 = data(30, seed=3)
+    assert net.loss(X2, y2) == net.loss(X2, y2, training=False)
+    for key, value in net.buffers.items():
+        np.testing.assert_array_equal(value, buffers[key], err_msg=key)
+    assert net.dropout_rng.bit_generator.state == rng_state
+    net.backward()
+    for key, g in net.grads.items():
+        np.testing.assert_array_equal(g, expected[key], err_msg=key)

@@ -93,18 +93,23 @@ def test_steps_and_epoch_boundaries():
     assert tr.run(seconds=0.0) >= 1  # at least one step, then the deadline
 
 
-def test_each_epoch_sees_every_point_once_in_a_new_order():
-    ds = blobs(n_train=30)
-    tr = Trainer(config(batch=7), ds)
-    seen: list[np.ndarray] = []
-    original = tr.network.loss
+def record_training_batches(trainer: Trainer) -> list[np.ndarray]:
+    """Each training batch's inputs, as `Network.loss` sees them from now on."""
+    seen, original = [], trainer.network.loss
 
-    def recording_loss(X, y, training=True):
+    def recording_loss(X, y, training=False):
         if training:
             seen.append(X.copy())
         return original(X, y, training)
 
-    tr.network.loss = recording_loss
+    trainer.network.loss = recording_loss
+    return seen
+
+
+def test_each_epoch_sees_every_point_once_in_a_new_order():
+    ds = blobs(n_train=30)
+    tr = Trainer(config(batch=7), ds)
+    seen = record_training_batches(tr)
     tr.epoch_step()
     tr.epoch_step()
     assert [len(b) for b in seen] == [7, 7, 7, 7, 2] * 2
@@ -113,6 +118,22 @@ def test_each_epoch_sees_every_point_once_in_a_new_order():
     for epoch in (first, second):
         np.testing.assert_array_equal(epoch[np.lexsort(epoch.T)], ds.X_train[key])
     assert not np.array_equal(first, second)  # reshuffled
+
+
+@pytest.mark.parametrize("batch_norm, sizes", [(True, [10, 10]), (False, [10, 10, 1])])
+def test_a_one_point_last_batch_is_left_out_under_batch_norm(batch_norm, sizes):
+    """21 points, batch 10: the third batch has one point, which under batch norm normalises to β
+    and used to pull the running variance 10% towards 0 just before the epoch-end evaluation."""
+    cfg = config(batch=10)
+    cfg.network.hidden[0].batch_norm = batch_norm
+    tr = Trainer(cfg, blobs(n_train=21))
+    seen = record_training_batches(tr)
+    for _ in range(2):
+        tr.epoch_step()
+    assert [len(b) for b in seen] == sizes * 2 and tr.step_count == 2 * len(sizes)
+    first_epoch = np.concatenate(seen[: len(sizes)])
+    assert len(np.unique(first_epoch, axis=0)) == sum(sizes)  # distinct points of the split
+    assert tr.epoch_progress == 0.0
 
 
 def test_same_config_and_seed_is_bit_identical():
@@ -412,7 +433,7 @@ def test_batch_losses_reach_the_history_in_order_after_every_call():
     losses = []
     original = tr.network.loss
 
-    def recording_loss(X, y, training=True):
+    def recording_loss(X, y, training=False):
         value = original(X, y, training)
         if training:
             losses.append(value)
