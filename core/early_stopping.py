@@ -6,6 +6,9 @@ Each evaluation is an `update`. A value improves on the best when
 After `patience` evaluations in a row without improvement, `stopped` becomes True. The caller
 stores the network's state with `keep_best` whenever `update` returns True, and restores
 `best_state` when stopping (then `mark_restored`).
+
+`reason` says why training stopped, nothing more: where it stopped (`stopped_step`) and whether
+the best weights came back (`restored`) are fields of their own, which the app shows beside it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import numpy as np
 
 from core.config import EarlyStoppingConfig
 from core.telemetry import EarlyStoppingState
+
+# What the student reads for each monitored value: the held-out split is "test" everywhere.
+MONITOR_LABELS = {"val_loss": "test loss", "val_accuracy": "test accuracy"}
 
 
 class EarlyStopping:
@@ -56,7 +62,7 @@ class EarlyStopping:
         if self.cfg.enabled and self.evals_since_best >= self.cfg.patience:
             self.stopped, self.stopped_step = True, int(step)
             self.reason = (
-                f"early stopping at step {step}: {self.cfg.monitor} has not improved "
+                f"{MONITOR_LABELS[self.cfg.monitor]} has not improved "
                 f"(by more than min_delta={self.cfg.min_delta:g}) for {self.cfg.patience} "
                 f"evaluations; best {self.best_value:.4g} at step {self.best_step}"
             )
@@ -68,8 +74,6 @@ class EarlyStopping:
 
     def mark_restored(self) -> None:
         self.restored = True
-        if self.stopped:
-            self.reason += " (best weights restored)"
 
     @property
     def state(self) -> EarlyStoppingState:

@@ -7,6 +7,7 @@ import secrets
 import streamlit as st
 
 from core import config as C
+from core.early_stopping import MONITOR_LABELS
 from playground import widget_state as W
 from playground.presets import preset_names, preset_title
 
@@ -223,7 +224,12 @@ def _render_early_stopping(config: C.PlaygroundConfig) -> None:
     st.checkbox("Early stopping", key=W.key("training.early_stopping.enabled"))
     if not config.training.early_stopping.enabled:
         return
-    st.selectbox("Monitor", C.MONITORS, key=W.key("training.early_stopping.monitor"))
+    st.selectbox(
+        "Monitor",
+        C.MONITORS,
+        format_func=MONITOR_LABELS.get,
+        key=W.key("training.early_stopping.monitor"),
+    )
     cols = st.columns(2)
     cols[0].number_input("Patience", 1, 10**5, key=W.key("training.early_stopping.patience"))
     cols[1].number_input(

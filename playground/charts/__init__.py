@@ -22,7 +22,7 @@ CAPTIONS: dict[str, str] = {
     "for positive and orange for negative weights, thicker for larger |w|.",
     "output": "The network's prediction over the input plane (colour = class and confidence, or "
     "predicted value) with the data points on top: a good fit puts points on matching colour.",
-    "loss": "Loss per step for training (solid) and validation (dotted) data, batch loss in grey; "
+    "loss": "Loss per step for training (solid) and test (dotted) data, batch loss in grey; "
     "a widening gap means overfitting, green/red lines mark early stopping.",
     "gradients": "Size of each layer's weight gradient over time (log scale, dark = first layer): "
     "first layers far below the last ones means gradients vanish on the way back.",

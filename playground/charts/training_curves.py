@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from core.early_stopping import MONITOR_LABELS
 from core.history import History, Series
 from core.telemetry import DivergenceState, EarlyStoppingState
 from playground.charts.common import (
@@ -29,9 +30,9 @@ from playground.charts.common import (
 CURVES = (
     # series name, label, colour, row
     ("train_loss", "train loss", POSITIVE, 1),
-    ("val_loss", "validation loss", NEGATIVE, 1),
+    ("val_loss", MONITOR_LABELS["val_loss"], NEGATIVE, 1),
     ("train_accuracy", "train accuracy", POSITIVE, 2),
-    ("val_accuracy", "validation accuracy", NEGATIVE, 2),
+    ("val_accuracy", MONITOR_LABELS["val_accuracy"], NEGATIVE, 2),
 )
 
 
@@ -110,7 +111,7 @@ def _early_stopping_marks(
         return
     best = f"{es.best_value:.4g}" if finite(es.best_value) else "?"
     _vline(layout, es.best_step, BEST, "dash", "es_best")
-    text = f"best {es.monitor} {best}<br>step {es.best_step}"
+    text = f"best {MONITOR_LABELS.get(es.monitor, es.monitor)} {best}<br>step {es.best_step}"
     _mark(layout, es.best_step, text, BEST, "es_best", 1)
     end = _patience_end(history, es)
     if end is not None and end > es.best_step:
@@ -146,7 +147,7 @@ def loss_curves(
     height: int = 420,
     uirevision: str = "loss",
 ) -> go.Figure:
-    """Train/validation loss (top) and accuracy (bottom, when recorded) against step.
+    """Train/test loss (top) and accuracy (bottom, when recorded) against step.
 
     Batch loss is drawn light under the evaluation curves as bucket means (<= 500 points).
     """

@@ -6,7 +6,7 @@ import numpy as np
 
 from core.history import History
 from core.telemetry import DivergenceState, EarlyStoppingState
-from playground.charts import loss_curves
+from playground.charts import CAPTIONS, loss_curves
 from tests.playground.test_charts_common import annotation_texts, assert_empty_state, make_history
 
 
@@ -23,7 +23,7 @@ def stopped_state(**kw) -> EarlyStoppingState:
         evals_since_best=5,
         stopped=True,
         stopped_step=1250,
-        reason="val_loss did not improve for 5 evaluations",
+        reason="test loss has not improved for 5 evaluations",
         restored=True,
     )
     return EarlyStoppingState(**(base | kw))
@@ -33,8 +33,8 @@ def test_train_val_and_batch_loss_traces_with_downsampling():
     h = make_history(3, 3000)
     fig = loss_curves(h)
     names = {t.name for t in fig.data}
-    assert {"train loss", "validation loss", "batch loss (mean)", "train accuracy"} <= names
-    val = trace(fig, "validation loss")
+    assert {"train loss", "test loss", "batch loss (mean)", "train accuracy"} <= names
+    val = trace(fig, "test loss")
     np.testing.assert_allclose(val.y, h.run["val_loss"].values, rtol=1e-6)
     assert len(trace(fig, "batch loss (mean)").x) <= 500
     assert fig.layout.yaxis.type == "linear"
@@ -58,13 +58,13 @@ def test_early_stopping_marks_only_when_stopped():
     )
     fig_running = loss_curves(h, running)
     texts = " ".join(annotation_texts(fig_running))
-    assert "best val_loss 0.2" in texts and "3/5 evals" in texts
+    assert "best test loss 0.2" in texts and "3/5 evals" in texts
     assert "stopped" not in texts and "restored" not in texts
     assert not [s for s in fig_running.layout.shapes if s.name == "es_stop"]
 
     fig_stop = loss_curves(h, stopped_state())
     texts = " ".join(annotation_texts(fig_stop))
-    assert "stopped at step 1250: val_loss did not improve" in texts
+    assert "stopped at step 1250: test loss has not improved" in texts
     assert "best weights (step 1000) restored" in texts
     stop_line = [s for s in fig_stop.layout.shapes if s.name == "es_stop"][0]
     assert stop_line.x0 == 1250
@@ -92,3 +92,15 @@ def test_empty_history_and_nan_values():
     h.run["batch_loss"].append(1, float("nan"))
     h.run["batch_loss"].append(2, float("inf"))
     loss_curves(h, EarlyStoppingState(enabled=True, best_step=None), log_y=True).to_json()
+
+
+def test_the_held_out_split_has_one_name_as_in_the_metrics():
+    """The metrics say "Test loss": legend, marks and caption say "test" too, never "validation"
+    or the internal series names."""
+    h = make_history(3, 2000)
+    for monitor in ("val_loss", "val_accuracy"):
+        fig = loss_curves(h, stopped_state(monitor=monitor))
+        words = [t.name for t in fig.data] + annotation_texts(fig) + [CAPTIONS["loss"]]
+        text = " ".join(words).lower()
+        assert "test loss" in text and "test accuracy" in text
+        assert "validation" not in text and "val_" not in text, text
