@@ -53,8 +53,10 @@ def test_a_dead_process_does_not_stop_the_other_students(classroom):
     for s in survivors:
         assert s["errors"] == [] and not s["disconnected"], s
         assert s["played"] and s["steps_end"] > s["steps_start"]
-        assert s["redraws_per_second"] >= 1.0, s
-        assert s["max_gap"] < 5.0, s
+        # Not a speed target (that is the benchmark's job): a stalled survivor would wait out
+        # the rest of the run, so the bounds are wide enough for a busy or slow machine.
+        assert s["redraws"] >= 5, s
+        assert s["max_gap"] < SECONDS - KILL_AFTER, s
 
     # Newcomers after the crash were routed to the survivor and trained.
     assert len(late) == 2
