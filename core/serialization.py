@@ -3,7 +3,8 @@
 Layout (all plain numeric arrays, so `np.load(..., allow_pickle=False)` reads it):
     "__format__"   uint8 bytes of FORMAT_TAG
     "__config__"   uint8 bytes of the PlaygroundConfig JSON
-    "__meta__"     uint8 bytes of {"n_inputs": .., "n_outputs": .., "keys": [...]} as JSON
+    "__meta__"     uint8 bytes of {"n_inputs", "n_outputs", "keys", "step", "epoch"} as JSON
+                   (files written before the step count was saved have no "step"/"epoch")
     "state/<key>"  one array per entry of Network.state_dict() (params and buffers)
 
 Loading checks, before anything is used: the bytes are a zip archive (so a pickle renamed to
@@ -18,6 +19,7 @@ import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -28,6 +30,28 @@ FORMAT_TAG = "backprop-playground-model/1"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # uncompressed; a MAX_PARAMETERS float64 net is ~8 MB
 _SPECIAL = ("__format__", "__config__", "__meta__")
 _PREFIX = "state/"
+MAX_STEP = 2**53  # a step or epoch count beyond this is damage, not training
+# What each parameter or buffer of a block is, for the transfer report.
+_PART_NAMES = {
+    "W": "weights",
+    "b": "biases",
+    "gamma": "batch norm",
+    "beta": "batch norm",
+    "running_mean": "batch norm",
+    "running_var": "batch norm",
+    "alpha": "PReLU slopes",
+}
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What a model file holds. `step`/`epoch`: the training progress when it was saved (None in
+    files written before it was recorded)."""
+
+    state: dict[str, np.ndarray]
+    config: PlaygroundConfig
+    step: int | None = None
+    epoch: int | None = None
 
 
 class ModelFileError(ValueError):
@@ -51,10 +75,23 @@ def _array_text(arr: np.ndarray) -> str:
         raise ModelFileError("the model file is damaged: a text field is not UTF-8") from None
 
 
-def save_model(path_or_file: str | os.PathLike | BinaryIO, network, config: PlaygroundConfig):
-    """Write the network state and its config to one .npz file (path or binary file object)."""
+def save_model(
+    path_or_file: str | os.PathLike | BinaryIO,
+    network,
+    config: PlaygroundConfig,
+    step: int = 0,
+    epoch: int = 0,
+):
+    """Write the network state, its config and how far it trained (steps, epochs) to one .npz
+    file (path or binary file object)."""
     state = network.state_dict()
-    meta = {"n_inputs": network.n_inputs, "n_outputs": network.n_outputs, "keys": list(state)}
+    meta = {
+        "n_inputs": network.n_inputs,
+        "n_outputs": network.n_outputs,
+        "keys": list(state),
+        "step": int(step),
+        "epoch": int(epoch),
+    }
     arrays: dict[str, np.ndarray] = {
         "__format__": _text_array(FORMAT_TAG),
         "__config__": _text_array(config.to_json()),
@@ -100,8 +137,8 @@ def _open_archive(data: bytes) -> dict[str, np.ndarray]:
         raise ModelFileError(f"the model file is damaged: {err}") from None
 
 
-def load_model(path_or_file: Any) -> tuple[dict[str, np.ndarray], PlaygroundConfig]:
-    """Read a file written by `save_model`: (network state, config). Raises ModelFileError."""
+def load_model(path_or_file: Any) -> SavedModel:
+    """Read a file written by `save_model`. Raises ModelFileError."""
     arrays = _open_archive(_read_bytes(path_or_file))
     for name in _SPECIAL:
         if name not in arrays:
@@ -112,6 +149,7 @@ def load_model(path_or_file: Any) -> tuple[dict[str, np.ndarray], PlaygroundConf
         config = PlaygroundConfig.from_json(_array_text(arrays["__config__"]))
         meta = json.loads(_array_text(arrays["__meta__"]))
         n_inputs, n_outputs = int(meta["n_inputs"]), int(meta["n_outputs"])
+        step, epoch = _count(meta, "step"), _count(meta, "epoch")
     except ConfigError as err:
         raise ModelFileError(f"the model file has an invalid config: {err}") from None
     except (ValueError, KeyError, TypeError):
@@ -121,7 +159,17 @@ def load_model(path_or_file: Any) -> tuple[dict[str, np.ndarray], PlaygroundConf
     if extra:
         raise ModelFileError(f"the model file has unexpected entries: {extra[:5]}")
     _check_state(state, config, n_inputs, n_outputs)
-    return state, config
+    return SavedModel(state, config, step, epoch)
+
+
+def _count(meta: dict, name: str) -> int | None:
+    """A whole count 0 <= n < MAX_STEP from the metadata; None if absent (an older file)."""
+    if name not in meta:
+        return None
+    value = meta[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_STEP:
+        raise ValueError(f"bad {name}")
+    return value
 
 
 def _check_state(state: dict, config: PlaygroundConfig, n_inputs: int, n_outputs: int) -> None:
@@ -157,8 +205,9 @@ def _check_state(state: dict, config: PlaygroundConfig, n_inputs: int, n_outputs
 def transfer_state(state: dict[str, np.ndarray], network) -> dict[str, list[str]]:
     """Seed `network` with every array of `state` whose key and shape match; keep the rest.
 
-    Returns {"copied": [...], "skipped": [...]} (skipped: keys of `state` not copied, with the
-    reason). Raises TransferError if the input layers differ or nothing matches.
+    Returns {"copied": keys, "skipped": keys of `state` not copied with the reason, "layers": one
+    line per layer in `network`'s names saying what was copied and what starts fresh and why}.
+    Raises TransferError if the input layers differ or nothing matches.
     """
     target = network.state_dict()
     first = network.blocks[0].weight_key
@@ -182,4 +231,76 @@ def transfer_state(state: dict[str, np.ndarray], network) -> dict[str, list[str]
             "nothing in the saved model fits this network: no parameter has the same name and shape"
         )
     network.load_state_dict(merged)
-    return {"copied": copied, "skipped": skipped}
+    return {"copied": copied, "skipped": skipped, "layers": _layer_report(state, network, copied)}
+
+
+def _block_of(key: str) -> int | None:
+    """The block index of a state key "<block>.<name>" (None if it has no such prefix)."""
+    head = key.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _file_layer_names(state: dict[str, np.ndarray]) -> dict[int, str]:
+    """The saved network's layer names: its last block is the output layer."""
+    blocks = sorted({b for b in map(_block_of, state) if b is not None})
+    return {b: "output layer" if b == blocks[-1] else f"hidden {b + 1}" for b in blocks}
+
+
+def _parts(keys: list[str]) -> str:
+    """'weights and biases', 'weights, biases and batch norm', ... for the keys of one block."""
+    names = list(dict.fromkeys(_PART_NAMES.get(k.split(".", 1)[1], k) for k in keys))
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _units(n: int) -> str:
+    return f"{n} unit{'s' if n != 1 else ''}"
+
+
+def _why_fresh(key: str, here: np.ndarray, state: dict[str, np.ndarray], source: str) -> str:
+    """Why the array `key` of this network was not copied from the file."""
+    if key not in state:
+        return "not in the file"
+    there = state[key].shape
+    if key.endswith(".W"):
+        return (
+            f"{here.shape[0]} inputs x {_units(here.shape[1])} here, {there[0]} x {there[1]} in "
+            f"the file (the file's {source})"
+        )
+    return f"shape {here.shape} here, {there} in the file (the file's {source})"
+
+
+def _layer_line(block, target, state, copied: set[str], file_names: dict[int, str]) -> str:
+    source = file_names.get(block.index)
+    if source is None:
+        hidden = len(file_names) - 1
+        return (
+            f"{block.name}: starts fresh: the file has no layer at this depth (it has "
+            f"{hidden} hidden layer{'s' if hidden != 1 else ''} and an output layer)"
+        )
+    keys = [k for k in target if _block_of(k) == block.index]
+    got = [k for k in keys if k in copied]
+    fresh = [k for k in keys if k not in copied]
+    unused = [k for k in state if _block_of(k) == block.index and k not in target]
+    why = _why_fresh(fresh[0], target[fresh[0]], state, source) if fresh else ""
+    if not got:
+        return f"{block.name}: starts fresh: {why}"
+    ours = "output layer" if block.name == "output" else block.name
+    line = f"{block.name}: copied ({_parts(got)})"
+    line += f" from the file's {source}" if source != ours else ""
+    if fresh:
+        parts = _parts(fresh)
+        line += f"; its {parts} start{'s' if parts == 'batch norm' else ''} fresh: {why}"
+    return line + (f"; the file's {_parts(unused)} is not used (none here)" if unused else "")
+
+
+def _layer_report(state: dict[str, np.ndarray], network, copied: list[str]) -> list[str]:
+    """Per layer of `network`, in its own names, what came from the file; then unused layers."""
+    target, file_names = network.state_dict(), _file_layer_names(state)
+    lines = [_layer_line(b, target, state, set(copied), file_names) for b in network.blocks]
+    here = {b.index for b in network.blocks}
+    lines += [
+        f"the file's {name}: not used (this network has no layer {index + 1})"
+        for index, name in file_names.items()
+        if index not in here
+    ]
+    return lines

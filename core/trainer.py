@@ -356,7 +356,16 @@ class _LayerTelemetry:
 class Trainer:
     """Trains a Network on a Dataset as the config says; everything it saw is in `history`."""
 
-    def __init__(self, config: PlaygroundConfig, dataset: Dataset, init_state: dict | None = None):
+    def __init__(
+        self,
+        config: PlaygroundConfig,
+        dataset: Dataset,
+        init_state: dict | None = None,
+        start_step: int = 0,
+        start_epoch: int = 0,
+    ):
+        """`init_state`: saved weights to start from; `start_step`/`start_epoch`: how far they
+        had trained (the step and epoch counts continue from there)."""
         net_cfg, tr = config.network, config.training
         if dataset.task != net_cfg.task:
             raise ConfigError(
@@ -376,7 +385,7 @@ class Trainer:
         self._lr_per_step = self.schedule.per_step
         self.early_stopping = EarlyStopping(tr.early_stopping)
         self.base_lr = tr.optimizer.learning_rate
-        self.lr = self.schedule.lr(self.base_lr, 0)
+        self.lr = self.schedule.lr(self.base_lr, start_step)
         reg = tr.regularization
         self.l1, self.l2, self.max_norm, self.grad_clip = (
             reg.l1,
@@ -385,13 +394,14 @@ class Trainer:
             reg.grad_clip,
         )
 
-        self.step_count = 0
-        self.epoch = 0
+        self.step_count = start_step
+        self.epoch = start_epoch
         self.stopped = False
         self.stop_reason = ""
         self.divergence = DivergenceState()
         self.last_batch_loss: float | None = None
         self.last_eval: dict = {}
+        self.last_eval_step = start_step  # when last_eval was measured
         self.histograms: list[LayerHistograms] | None = None
         self.histogram_step: int | None = None
 
@@ -446,7 +456,7 @@ class Trainer:
             raise ConfigError("data", ds.name, "a dataset with at least one training point")
         self._n = n
         self._batch = min(batch_size, n)
-        self._batches_per_epoch = self._batches_in_epoch(n, self._batch, self.network.min_batch)
+        self._batches_per_epoch = -(-n // self._batch)
         self._preshuffle = self._X.nbytes <= PRESHUFFLE_MAX_BYTES
         self._rng = np.random.default_rng([seed, 1])  # shuffling only: its own stream
         self._pos = 0  # index of the next batch within the epoch
@@ -454,14 +464,6 @@ class Trainer:
         X_test = np.ascontiguousarray(ds.X_test, dtype=dtype)
         self._full_sets = {"train": (self._X, self._y), "val": (X_test, self._targets(ds.y_test))}
         self._prepare_eval_subsets(seed)
-
-    @staticmethod
-    def _batches_in_epoch(n: int, batch: int, min_batch: int) -> int:
-        """Batches per epoch: ceil(n / batch), less a last partial batch smaller than the net can
-        learn from (one point under batch norm: like PyTorch's drop_last, but only for that
-        batch). That point sits out this epoch only: the next epoch reshuffles."""
-        full, rest = divmod(n, batch)
-        return full + (rest >= min_batch)
 
     def _prepare_eval_subsets(self, seed: int) -> None:
         """The fixed seeded subsets of the periodic evaluation, both splits side by side in one
@@ -664,11 +666,17 @@ class Trainer:
     def _record_eval(self) -> dict:
         """The periodic evaluation (on the fixed subsets) into the history."""
         ev = self.evaluate(EVAL_MAX)
-        self.last_eval = ev
+        self.last_eval, self.last_eval_step = ev, self.step_count
         for name, value in ev.items():
             if value is not None and math.isfinite(value):
                 self.history.run[name].append(self.step_count, value)
         return ev
+
+    def measure(self) -> None:
+        """The periodic evaluation now, unless it already ran at this step (e.g. at Pause, so the
+        loss and accuracy shown are those of the weights shown and saved)."""
+        if self.last_eval_step != self.step_count:
+            self._record_eval()
 
     def _evaluate_step(self) -> None:
         """Evaluate, then feed early stopping and the plateau schedule."""
@@ -802,7 +810,11 @@ class Trainer:
             history=self.history,
             histograms=self.histograms,
             histogram_step=self.histogram_step,
-            extras={"stop_reason": self.stop_reason, "epoch_progress": self.epoch_progress},
+            extras={
+                "stop_reason": self.stop_reason,
+                "epoch_progress": self.epoch_progress,
+                "eval_step": self.last_eval_step,
+            },
         )
 
     @property

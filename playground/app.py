@@ -35,8 +35,8 @@ def _session() -> PlaygroundSession:
         base, notices = _preset_from_link(params)
         url = query_to_state(params, base)
         session = PlaygroundSession.start(url.config, load_for)
-        for text in notices + url.notices:
-            session.notify("warning", text)
+        if notices + url.notices:
+            session.notify("warning", " ".join(notices + url.notices), "link")
         st.session_state[SESSION_KEY] = session
         st.session_state[HIDDEN_KEY] = url.hidden_sections
         st.session_state.update(W.config_to_widgets(session.config))
@@ -58,7 +58,7 @@ def _sync_config_from_widgets(session: PlaygroundSession) -> None:
     try:
         wanted = W.widgets_to_config(st.session_state, session.config)
     except ConfigError as err:
-        session.notify("error", f"That setting is not allowed: {err}")
+        session.notify("error", f"That setting is not allowed: {err}", "config")
         wanted = None
     if wanted is not None:
         session.apply_config(wanted)
@@ -76,10 +76,10 @@ def _on_preset() -> None:
     try:
         config = load_preset(name)
     except ConfigError as err:
-        session.notify("error", str(err))
+        session.notify("error", str(err), "config")
         return
     if session.apply_config(config, announce=False):
-        session.notify("info", f"Loaded the preset “{config.title}”. {config.notes}")
+        session.notify("info", f"Loaded the preset “{config.title}”. {config.notes}", "config")
     st.session_state.update(W.config_to_widgets(session.config))
 
 

@@ -12,9 +12,10 @@ from playground.session import PlaygroundSession
 
 
 def model_bytes(session: PlaygroundSession) -> bytes:
-    """The current network and config as one .npz file (no pickle)."""
+    """The current network, config and step count as one .npz file (no pickle)."""
     buffer = io.BytesIO()
-    save_model(buffer, session.trainer.network, session.config)
+    trainer = session.trainer
+    save_model(buffer, trainer.network, session.config, trainer.step_count, trainer.epoch)
     return buffer.getvalue()
 
 

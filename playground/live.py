@@ -61,6 +61,7 @@ def _on_play(session: PlaygroundSession) -> None:
             "warning",
             "The server is busy: too many students are training live right now. "
             "Try Play again in a minute, or use Step and Step epoch meanwhile.",
+            "training",
         )
         return
     session.play()

@@ -3,6 +3,7 @@
 The app keeps one `PlaygroundSession` in `st.session_state` and calls its
 actions from button callbacks. Every action returns instead of raising: a
 problem becomes a message in `notices`, and the last good state is kept.
+A message stays until the student dismisses it or a new message of the same kind replaces it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from core.config import OUTPUT_HEADS, ConfigError, PlaygroundConfig
 from core.data import DataError, Dataset
-from core.serialization import ModelFileError, TransferError, load_model, transfer_state
+from core.serialization import ModelFileError, SavedModel, load_model
 from core.trainer import Trainer
 
 DataLoader = Callable[[PlaygroundConfig], Dataset]
@@ -42,10 +43,18 @@ def _locked(method):
     return wrapper
 
 
+MAX_NOTICES = 6  # the oldest message goes first beyond this
+
+
 @dataclass
 class Notice:
+    """A message for the student. `kind` says what it is about ("config", "training", "link",
+    "model_upload", "csv_upload", ...): a new notice of the same kind replaces this one."""
+
     level: str  # "info" | "warning" | "error"
     text: str
+    kind: str
+    id: int  # for the dismiss button
 
 
 @dataclass
@@ -56,6 +65,7 @@ class PlaygroundSession:
     trainer: Trainer | None = None
     running: bool = False
     notices: list[Notice] = field(default_factory=list)
+    notices_made: int = 0  # notice ids are 0, 1, 2, ...
     steps_per_second: float = 0.0
     tick_interval: float = 0.0  # run_every the browser currently uses (seconds)
     paced_at: float = 0.0  # when that interval was set (time.monotonic)
@@ -70,21 +80,25 @@ class PlaygroundSession:
             session.apply_config(PlaygroundConfig(), announce=False)
         return session
 
-    def _build(self, config: PlaygroundConfig, reload_data: bool, state=None) -> bool:
-        """Load data (if asked) and a fresh trainer; on failure keep everything as it was."""
+    def _build(
+        self, config: PlaygroundConfig, reload_data: bool, state=None, start: tuple = (0, 0)
+    ) -> str:
+        """Load data (if asked) and a fresh trainer (from `state`, counting from `start` =
+        (step, epoch)). On failure keep everything as it was and return why ("" on success)."""
         try:
             dataset = self.loader(config) if reload_data or self.dataset is None else self.dataset
             config = align_task(config, dataset.task)
-            trainer = Trainer(config, dataset, init_state=state)
+            trainer = Trainer(
+                config, dataset, init_state=state, start_step=start[0], start_epoch=start[1]
+            )
         except (DataError, ConfigError, ValueError) as err:  # all phrased for the user
-            self.notify("error", f"Could not apply the change: {err}")
-            return False
+            return str(err)
         except MemoryError:
-            self.notify("error", "Not enough memory for that network and data on this server.")
-            return False
+            return "not enough memory for that network and data on this server."
         self.config, self.dataset, self.trainer = config, dataset, trainer
         self.running = False
-        return True
+        self.dismiss_kind("training")  # a stop message was about the old trainer
+        return ""
 
     @_locked
     def apply_config(self, new: PlaygroundConfig, announce: bool = True) -> bool:
@@ -96,12 +110,37 @@ class PlaygroundSession:
             self._apply_live(old, new)
             return True
         data_changed = self.trainer is None or new.data != old.data
-        if not self._build(new, reload_data=data_changed):
+        reason = self._build(new, reload_data=data_changed)
+        if reason:
+            self.notify("error", f"Could not apply the change: {reason}", "config")
             return False
         if announce:
             what = "data" if data_changed else "network or training settings"
-            self.notify("info", f"The {what} changed, so the network was reset to step 0.")
+            self.notify(
+                "info", f"The {what} changed, so the network was reset to step 0.", "config"
+            )
         return True
+
+    @_locked
+    def use_uploaded_data(self, new: PlaygroundConfig, file_name: str) -> bool:
+        """Adopt `new` with its data loaded afresh: a new file may come with unchanged settings
+        (the same target column), so the settings alone cannot tell that the data changed."""
+        reason = self._build(new, reload_data=True)
+        if reason:
+            self.refuse_upload(file_name, reason)
+            return False
+        self.notify("info", f"Loaded {file_name}: the network was reset to step 0.", "csv_upload")
+        return True
+
+    def refuse_upload(self, file_name: str, reason: str) -> None:
+        """Say that an uploaded data file was refused and that training keeps the current data."""
+        current = self.dataset.name if self.dataset is not None else "the default data"
+        self.notify(
+            "error",
+            f"That file cannot be used ({file_name}): {reason} "
+            f"Training goes on with the current data ({current}).",
+            "csv_upload",
+        )
 
     def _apply_live(self, old: PlaygroundConfig, new: PlaygroundConfig) -> None:
         lr_old = old.training.optimizer.learning_rate
@@ -118,31 +157,40 @@ class PlaygroundSession:
     @_locked
     def play(self) -> None:
         if self.trainer is None or self.trainer.stopped:
-            self.notify("warning", self.stop_message() or "Nothing to train.")
+            self.notify("warning", self.stop_message() or "Nothing to train.", "training")
             return
+        self.dismiss_kind("training")
         self.running = True
 
     @_locked
     def pause(self) -> None:
+        """Stop, and measure the loss and accuracy of the weights the page now shows."""
         self.running = False
+        if self.trainer is not None:
+            self.trainer.measure()
 
     @_locked
     def step(self) -> None:
-        """Exactly one mini-batch."""
+        """Exactly one mini-batch, then measure."""
         self.running = False
         if self._can_train():
             self.trainer.step()
+            self.trainer.measure()
 
     @_locked
     def step_epoch(self) -> None:
         self.running = False
         if self._can_train():
             self.trainer.epoch_step()
+            self.trainer.measure()
 
     @_locked
     def reset(self) -> None:
-        self._build(self.config, reload_data=False)
-        self.notify("info", "Reset: new initial weights, step 0.")
+        reason = self._build(self.config, reload_data=False)
+        if reason:
+            self.notify("error", f"Could not reset: {reason}", "config")
+        else:
+            self.notify("info", "Reset: new initial weights, step 0.", "config")
 
     @_locked
     def tick(self, seconds: float, max_steps: int | None = None) -> int:
@@ -166,7 +214,7 @@ class PlaygroundSession:
         if self.trainer is None:
             return False
         if self.trainer.stopped:
-            self.notify("warning", self.stop_message())
+            self.notify("warning", self.stop_message(), "training")
             return False
         return True
 
@@ -177,39 +225,75 @@ class PlaygroundSession:
 
     @_locked
     def load_model_bytes(self, data: bytes, transfer: bool = False) -> bool:
-        """Start from a saved model: its weights and config, or (transfer) its matching weights."""
+        """Start from a saved model: its weights, config and step count, or (transfer) a fresh
+        network of the current config seeded with the saved layers that fit."""
         try:
-            state, saved = load_model(io.BytesIO(data))
-            if transfer:
-                report = transfer_state(state, self.trainer.network)
-                self.notify("info", _transfer_summary(report))
-                return True
-            if not self._build(saved, reload_data=saved.data != self.config.data, state=state):
-                return False
-        except (ModelFileError, TransferError) as err:
-            self.notify("error", f"That model cannot be used: {err}")
+            saved = load_model(io.BytesIO(data))
+        except ModelFileError as err:
+            self._refuse_model(str(err))
             return False
-        self.notify("info", "Loaded the saved model: its weights and settings.")
+        if transfer:
+            return self._transfer(saved)
+        start = (saved.step or 0, saved.epoch or 0)
+        reload_data = saved.config.data != self.config.data
+        reason = self._build(saved.config, reload_data, state=saved.state, start=start)
+        if reason:
+            self._refuse_model(reason)
+            return False
+        self.notify("info", f"Loaded the saved model: {_continues(saved.step)}", "model_upload")
         return True
+
+    def _transfer(self, saved: SavedModel) -> bool:
+        reason = self._build(self.config, reload_data=False, state=saved.state)
+        if reason:
+            self._refuse_model(reason)
+            return False
+        lines = "\n\n".join(self.trainer.transfer_report["layers"])
+        self.notify(
+            "info",
+            "Transfer learning: a new network of the current settings, at step 0, seeded with "
+            f"the saved model's layers that fit. Layers that start fresh get new random "
+            f"weights.\n\n{lines}",
+            "model_upload",
+        )
+        return True
+
+    def _refuse_model(self, reason: str) -> None:
+        self.notify(
+            "error",
+            f"That model cannot be used: {reason} The current network stays.",
+            "model_upload",
+        )
 
     # --- messages ---------------------------------------------------------------------------
 
-    def notify(self, level: str, text: str) -> None:
-        if not any(n.text == text for n in self.notices):
-            self.notices.append(Notice(level, text))
-        del self.notices[:-5]
+    def notify(self, level: str, text: str, kind: str | None = None) -> None:
+        """Show `text` until dismissed; it replaces an earlier notice of the same `kind` (by
+        default a notice is its own kind, so the same text is shown once)."""
+        kind = kind or text
+        with self.lock:
+            self.notices = [n for n in self.notices if n.kind != kind]
+            self.notices.append(Notice(level, text, kind, self.notices_made))
+            self.notices_made += 1
+            del self.notices[:-MAX_NOTICES]
 
-    def take_notices(self) -> list[Notice]:
-        notices, self.notices = self.notices, []
-        return notices
+    def dismiss(self, notice_id: int) -> None:
+        with self.lock:
+            self.notices = [n for n in self.notices if n.id != notice_id]
+
+    def dismiss_kind(self, kind: str) -> None:
+        with self.lock:
+            self.notices = [n for n in self.notices if n.kind != kind]
 
 
-def _transfer_summary(report: dict[str, list[str]]) -> str:
-    copied, skipped = report["copied"], report["skipped"]
-    text = f"Copied {len(copied)} matching arrays from the saved model"
-    if skipped:
-        text += f"; skipped {len(skipped)}: {', '.join(skipped[:4])}"
-    return text + "."
+def _continues(step: int | None) -> str:
+    """How a loaded model's training continues: from its saved step (older files lack it)."""
+    if step is None:
+        return (
+            "its weights and settings. The file does not record how long it trained (it was "
+            "saved by an older version), so Steps counts from 0."
+        )
+    return f"its weights and settings; training continues from step {step:,}."
 
 
 def align_task(config: PlaygroundConfig, task: str) -> PlaygroundConfig:

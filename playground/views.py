@@ -41,8 +41,18 @@ def _escape(text: str) -> str:
 
 
 def render_notices(session: PlaygroundSession) -> None:
-    for notice in session.take_notices():
-        NOTICE_STYLE.get(notice.level, st.info)(_escape(notice.text))
+    """Each message with a close button: it stays until dismissed or replaced by its kind."""
+    for notice in list(session.notices):
+        text, close = st.columns([40, 1], vertical_alignment="center")
+        with text:
+            NOTICE_STYLE.get(notice.level, st.info)(_escape(notice.text))
+        close.button(
+            "✕",
+            key=f"dismiss_notice_{notice.id}",
+            help="Dismiss this message",
+            on_click=session.dismiss,
+            args=(notice.id,),
+        )
 
 
 def render_metrics(session: PlaygroundSession, snap: Snapshot) -> None:
@@ -56,6 +66,12 @@ def render_metrics(session: PlaygroundSession, snap: Snapshot) -> None:
         bottom[2].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
     else:
         bottom[2].metric("Batch loss", _fmt(snap.batch_loss))
+    measured = snap.extras.get("eval_step")
+    if measured is not None and measured != snap.step:
+        st.caption(
+            f"Train and test figures measured at step {measured:,} (at each epoch end, and "
+            "when you pause or step)."
+        )
     if session.running and session.steps_per_second:
         st.caption(f"Training at about {session.steps_per_second:,.0f} steps per second.")
 

@@ -1,6 +1,7 @@
 """Model files: round trip, refusal of anything that is not plain numeric data, transfer."""
 
 import io
+import json
 import pickle
 import zipfile
 
@@ -49,8 +50,10 @@ def test_round_trip_through_a_file(tmp_path):
     net.params["0.W"] += 1.5  # not the seed's initial values
     path = tmp_path / "model.npz"
     save_model(path, net, cfg)
-    state, cfg2 = load_model(path)
+    saved = load_model(path)
+    state, cfg2 = saved.state, saved.config
     assert cfg2 == cfg
+    assert (saved.step, saved.epoch) == (0, 0)
     assert set(state) == set(net.state_dict())
     for k, v in net.state_dict().items():
         np.testing.assert_array_equal(state[k], v)
@@ -146,3 +149,64 @@ def test_transfer_refuses_different_inputs_or_nothing_in_common():
         transfer_state(src.state_dict(), dst)
     with pytest.raises(TransferError, match="nothing in the saved model fits"):
         transfer_state({"7.W": np.zeros((2, 2))}, dst)
+
+
+def test_the_step_count_is_saved_and_older_files_without_it_still_load():
+    cfg, net = make()
+    buf = io.BytesIO()
+    save_model(buf, net, cfg, step=1234, epoch=49)
+    saved = load_model(buf.getvalue())
+    assert (saved.step, saved.epoch) == (1234, 49)
+    with np.load(io.BytesIO(buf.getvalue()), allow_pickle=False) as npz:
+        meta = json.loads(npz["__meta__"].tobytes())
+    for drop in ("step", "epoch"):
+        del meta[drop]
+    old = rewrite(buf.getvalue(), replace={"__meta__": _text(json.dumps(meta))})
+    older = load_model(old)
+    assert (older.step, older.epoch) == (None, None)
+    np.testing.assert_array_equal(older.state["0.W"], net.params["0.W"])
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "12", True, 2**60])
+def test_a_damaged_step_count_is_a_clear_error(bad):
+    cfg, net = make()
+    data = saved_bytes(cfg, net)
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        meta = json.loads(npz["__meta__"].tobytes())
+    meta["step"] = bad
+    with pytest.raises(ModelFileError, match="metadata"):
+        load_model(rewrite(data, replace={"__meta__": _text(json.dumps(meta))}))
+
+
+def _text(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)
+
+
+def test_transfer_reports_per_layer_in_the_new_networks_names():
+    """The file's output layer (2 x 1) meets hidden 3 (2 x 2) of a deeper network: the report
+    names the new network's layers and says why each one starts fresh."""
+    _, src = make(hidden=(4, 2), seed=1)
+    _, dst = make(hidden=(4, 2, 2), seed=2)
+    layers = transfer_state(src.state_dict(), dst)["layers"]
+    assert layers == [
+        "hidden 1: copied (weights and biases)",
+        "hidden 2: copied (weights and biases)",
+        "hidden 3: starts fresh: 2 inputs x 2 units here, 2 x 1 in the file "
+        "(the file's output layer)",
+        "output: starts fresh: the file has no layer at this depth (it has 2 hidden layers "
+        "and an output layer)",
+    ]
+
+
+def test_transfer_report_names_partial_copies_and_unused_file_layers():
+    _, src = make(hidden=(8, 8, 8), seed=1, batch_norm=True)
+    _, dst = make(hidden=(8, 4), seed=2)
+    layers = transfer_state(src.state_dict(), dst)["layers"]
+    assert layers[0] == (
+        "hidden 1: copied (weights and biases); the file's batch norm is not used (none here)"
+    )
+    assert layers[1].startswith("hidden 2: starts fresh: 8 inputs x 4 units here, 8 x 8 in")
+    assert layers[2] == (
+        "output: starts fresh: 4 inputs x 1 unit here, 8 x 8 in the file (the file's hidden 3)"
+    )
+    assert layers[-1] == "the file's output layer: not used (this network has no layer 4)"

@@ -190,7 +190,7 @@ def test_malicious_model_uploads_are_refused_and_nothing_runs(name, tmp_path):
         data = buffer.getvalue()
     before = session.trainer.network.state_dict()
     assert not session.load_model_bytes(data)
-    notices = session.take_notices()
+    notices = session.notices
     assert notices and notices[-1].level == "error"
     assert "cannot be used" in notices[-1].text
     import pathlib
@@ -212,7 +212,7 @@ def test_model_with_nan_weights_or_wrong_shapes_is_refused():
     wrong = dict(arrays, **{key: np.zeros((3, 3), arrays[key].dtype)})
     for bad in (_npz(**nan), _npz(**wrong)):
         assert not session.load_model_bytes(bad)
-        assert session.take_notices()[-1].level == "error"
+        assert session.notices[-1].level == "error"
 
 
 def test_model_config_with_html_is_kept_as_text():
@@ -242,8 +242,8 @@ def test_transfer_from_a_bigger_model_copies_what_fits():
     data = _good_model(donor)
     target = _session()
     assert target.load_model_bytes(data, transfer=True)
-    text = target.take_notices()[-1].text
-    assert "Copied" in text and "skipped" in text
+    text = target.notices[-1].text
+    assert "hidden 1: copied" in text and "starts fresh" in text
 
 
 def test_printable_only_in_escaped_title():
