@@ -456,7 +456,7 @@ class Trainer:
             raise ConfigError("data", ds.name, "a dataset with at least one training point")
         self._n = n
         self._batch = min(batch_size, n)
-        self._batches_per_epoch = -(-n // self._batch)
+        self._batches_per_epoch = self._batches_in_epoch(n, self._batch, self.network.min_batch)
         self._preshuffle = self._X.nbytes <= PRESHUFFLE_MAX_BYTES
         self._rng = np.random.default_rng([seed, 1])  # shuffling only: its own stream
         self._pos = 0  # index of the next batch within the epoch
@@ -464,6 +464,14 @@ class Trainer:
         X_test = np.ascontiguousarray(ds.X_test, dtype=dtype)
         self._full_sets = {"train": (self._X, self._y), "val": (X_test, self._targets(ds.y_test))}
         self._prepare_eval_subsets(seed)
+
+    @staticmethod
+    def _batches_in_epoch(n: int, batch: int, min_batch: int) -> int:
+        """Batches per epoch: ceil(n / batch), less a last partial batch smaller than the net can
+        learn from (one point under batch norm: like PyTorch's drop_last, but only for that
+        batch). That point sits out this epoch only: the next epoch reshuffles."""
+        full, rest = divmod(n, batch)
+        return full + (rest >= min_batch)
 
     def _prepare_eval_subsets(self, seed: int) -> None:
         """The fixed seeded subsets of the periodic evaluation, both splits side by side in one
