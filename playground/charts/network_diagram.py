@@ -6,6 +6,13 @@ Big layers are summarised so the drawing stays readable and light: more than `ma
 inputs become a few input groups (a group's link carries the sum of its weights), layers wider
 than `max_units` show their strongest units (largest incoming weight norm), and at most
 `max_links` links (the largest |w|) are drawn per pair of layers. A footnote says what was left out.
+
+Column titles stay legible however deep the net: the figure is responsive, so they are chosen to
+fit the narrowest width it is drawn at (`min_width`, a phone). Each title is about
+len(text) * CHAR_WIDTH * font px wide; two titles in one row need their centres at least half
+their widths plus LABEL_GAP apart. The first layout that fits wins: "hidden 3 / 8 sigmoid",
+then "h3 / 8 sigmoid", then "h3" alone (the units and activations go to the footnote), then
+those short titles on two staggered rows; only if even that is too tight is a title skipped.
 """
 
 from __future__ import annotations
@@ -33,16 +40,39 @@ from playground.charts.common import (
 
 WIDTHS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0)  # line width per |w| level 0..5
 INPUT_GROUPS = 8
+NARROWEST = 340  # px: the diagram on a phone (358 measured at a 390-px-wide viewport)
+MARGIN_X = 6  # px, left and right of the plot area
+CHAR_WIDTH = 0.62  # a title character's width in font sizes (Open Sans, with room to spare)
+LABEL_GAP = 6  # px between neighbouring column titles
+FULL_FONT, SHORT_FONT = 11, 10  # px
+LINE_HEIGHT = 1.3  # a text line's height in font sizes
+FOOTNOTE_LINE = 14  # px
 
 
 @dataclass
 class _Column:
-    """One drawn column: its label, the unit indices shown and their y positions."""
+    """One drawn column: its title ("hidden 3"), what it holds ("8 sigmoid"), the unit indices
+    shown and their y positions."""
 
-    label: str
+    title: str
+    detail: str
     shown: np.ndarray  # indices of the drawn nodes (or groups for summarised inputs)
     names: list[str]
     y: np.ndarray
+
+    @property
+    def label(self) -> str:
+        return f"{self.title}: {self.detail}" if self.detail else self.title
+
+    @property
+    def short(self) -> str:
+        """'hidden 12' -> 'h12', 'output' -> 'out', inputs -> 'in'."""
+        words = self.title.split()
+        if words[0] == "hidden" and len(words) == 2:
+            return f"h{words[1]}"
+        if words[-1] == "inputs":
+            return "in"
+        return "out" if self.title == "output" else self.title[:4]
 
 
 def maps_from_outputs(outputs: list[np.ndarray], resolution: int) -> list[np.ndarray]:
@@ -98,6 +128,7 @@ def network_diagram(
     max_inputs: int = 16,
     max_units: int = 32,
     height: int = 440,
+    min_width: int = NARROWEST,
     uirevision: str = "network",
 ) -> go.Figure:
     """Nodes per layer, links by weight sign and |w|, neuron heatmaps as layout images.
@@ -106,6 +137,7 @@ def network_diagram(
     neuron_maps: per hidden block (optionally also the output) an array (units, res, res) of the
     unit's output over the input plane, rows = y ascending (see `maps_from_outputs`).
     input_maps: (n_inputs, res, res) of each input feature over the plane (optional).
+    min_width: the narrowest width in px the figure is drawn at; column titles fit there.
     """
     if not weights:
         return empty_figure("No network yet.", height=height, uirevision=uirevision)
@@ -124,27 +156,29 @@ def network_diagram(
     for i, (_, drawn) in enumerate(links):
         total = np.size(weights[i][0])
         if drawn < total:
-            notes.append(f"{columns[i + 1].label.split('<br>')[0]}: strongest {drawn} of {total}")
+            notes.append(f"{columns[i + 1].title}: strongest {drawn} of {total}")
     pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
     data = _link_traces(links, scale, groups, thin=float(np.clip(pitch / 40, 0.3, 1.0)))
     data += _node_traces(columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
 
     n_max = max(len(c.shown) for c in columns)
+    titles, summary = _titles(columns, min_width)
     layout = {
-        "annotations": _labels(columns),
+        "annotations": titles + _input_names(columns[0]),
         "xaxis": {"visible": False, "range": [-1.0, len(columns) - 0.5], "fixedrange": True},
         "yaxis": {"visible": False, "range": [-n_max / 2, n_max / 2], "fixedrange": True},
     }
-    margin = {"l": 6, "r": 6, "t": 40, "b": 26 if notes or _agg(groups) else 8}
-    style(layout, height=height, uirevision=uirevision, legend=False, margin=margin)
     images = _images(columns, neuron_maps, input_maps)
-    if images:
-        layout["images"] = images
-    layout["template"] = {"layout": TEMPLATE["layout"] | {"imagedefaults": IMAGE_DEFAULTS}}
     if _agg(groups):
         notes.insert(0, f"{sizes[0]} inputs shown as {len(groups)} groups (link = sum of weights)")
-    if notes:
-        note(layout, "Links drawn: " + "; ".join(notes))
+    footnote = _wrap(summary, min_width) + ([f"Links drawn: {'; '.join(notes)}"] if notes else [])
+    margin = {"l": MARGIN_X, "r": MARGIN_X, "t": 40, "b": 12 + FOOTNOTE_LINE * len(footnote)}
+    style(layout, height=height, uirevision=uirevision, legend=False, margin=margin)
+    layout["template"] = {"layout": TEMPLATE["layout"] | {"imagedefaults": IMAGE_DEFAULTS}}
+    if images:
+        layout["images"] = images
+    if footnote:
+        note(layout, "<br>".join(footnote))
     return figure(data, layout)
 
 
@@ -162,22 +196,22 @@ def _columns(mats, groups, names, acts, input_names, max_units) -> list[_Column]
     n_in = sum(len(g) for g in groups)
     if _agg(groups):
         in_names = [f"inputs {g[0] + 1}–{g[-1] + 1}" for g in groups]
-        in_label = f"{n_in} inputs"
+        in_title = f"{n_in} inputs"
     else:
         given = list(input_names or [])
         in_names = [given[i] if i < len(given) else f"x{i + 1}" for i in range(n_in)]
-        in_label = "inputs"
-    cols = [_Column(in_label, np.arange(len(groups)), in_names, _positions(len(groups)))]
+        in_title = "inputs"
+    cols = [_Column(in_title, "", np.arange(len(groups)), in_names, _positions(len(groups)))]
     for i, m in enumerate(mats):
         units = m.shape[1]
         act = f" {acts[i]}" if i < len(acts) else ""
-        label = f"{names[i]}<br>{units}{act}"
+        detail = f"{units}{act}"
         shown = np.arange(units)
         if units > max_units:  # the strongest units by incoming weight norm, in index order
             shown = np.sort(np.argsort(-np.linalg.norm(m, axis=0), kind="stable")[:max_units])
-            label = f"{names[i]}<br>{max_units} of {units}{act}"
+            detail = f"{max_units} of {units}{act}"
         unit_names = [f"unit {u + 1}" for u in shown]
-        cols.append(_Column(label, shown, unit_names, _positions(len(shown))))
+        cols.append(_Column(names[i], detail, shown, unit_names, _positions(len(shown))))
     return cols
 
 
@@ -242,7 +276,7 @@ def _link_traces(links, scale: float, groups, thin: float) -> list[dict]:
                 "customdata": f32(np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1])),
                 "hovertemplate": "w = %{customdata[0]:.4f}<br>from %{customdata[1]} "
                 "to unit %{customdata[2]}",
-                "name": f"{src.label.split('<br>')[0]} → {dst.label.split('<br>')[0]}",
+                "name": f"{src.title} → {dst.title}",
                 "meta": {"links": i},
             }
         )
@@ -299,7 +333,7 @@ def _node_traces(columns, weights, neuron_maps, size: float) -> list[dict]:
                 "customdata": f32(np.column_stack([col.shown + 1, bias, rng])),
                 "hovertemplate": "unit %{customdata[0]}<br>bias %{customdata[1]:.4f}"
                 "<br>output %{customdata[2]:.3f} … %{customdata[3]:.3f}",
-                "name": col.label.replace("<br>", ": "),
+                "name": col.label,
             }
         )
     return traces
@@ -345,31 +379,103 @@ def _column_images(x: float, ys: np.ndarray, maps: np.ndarray) -> list[dict]:
     ]
 
 
-def _labels(columns) -> list[dict]:
-    """Column titles above the plot area; input names left of the input nodes."""
-    size = 11 if len(columns) <= 8 else 9
-    labels = [
-        {
-            "x": i,
-            "y": 1,
-            "yref": "paper",
-            "text": col.label,
-            "showarrow": False,
-            "yanchor": "bottom",
-            "font": {"size": size},
-        }
-        for i, col in enumerate(columns)
+def _text_width(text: str, font: int) -> float:
+    """Estimated px width of a title: its longest line."""
+    return max(len(line) for line in text.split("<br>")) * CHAR_WIDTH * font
+
+
+def _column_pitch(n_columns: int, width: int) -> float:
+    """px between neighbouring columns at a figure width (x range: -1 .. n - 0.5)."""
+    return (width - 2 * MARGIN_X) / (n_columns + 0.5)
+
+
+def _fits(texts: list[str], font: int, pitch: float, rows: int) -> bool:
+    """True if titles on `rows` staggered rows (column i on row i % rows) keep LABEL_GAP."""
+    widths = [_text_width(t, font) for t in texts]
+    return all(
+        (widths[i] + widths[i + rows]) / 2 + LABEL_GAP <= rows * pitch
+        for i in range(len(texts) - rows)
+    )
+
+
+def _titles(columns: list[_Column], width: int) -> tuple[list[dict], list[str]]:
+    """Column-title annotations that fit at `width`, and the footnote parts they leave out."""
+    pitch = _column_pitch(len(columns), width)
+    layouts = [
+        ([f"{c.title}<br>{c.detail}" if c.detail else c.title for c in columns], FULL_FONT),
+        ([f"{c.short}<br>{c.detail}" if c.detail else c.short for c in columns], SHORT_FONT),
     ]
-    if len(columns[0].names) <= 16:
-        labels += [
+    for texts, font in layouts:
+        if _fits(texts, font, pitch, rows=1):
+            return _title_annotations(texts, font, pitch, rows=1), []
+    texts = [c.short for c in columns]
+    rows = 1 if _fits(texts, SHORT_FONT, pitch, rows=1) else 2
+    return _title_annotations(texts, SHORT_FONT, pitch, rows), _detail_runs(columns)
+
+
+def _title_annotations(texts: list[str], font: int, pitch: float, rows: int) -> list[dict]:
+    """One annotation per title above its column, row i % rows (row 0 on top); a title too
+    close to the previous one kept in its row is skipped (only at very narrow widths)."""
+    line = LINE_HEIGHT * font
+    last: dict[int, tuple[int, float]] = {}  # row -> (column, width) of the last title kept
+    out = []
+    for i, text in enumerate(texts):
+        row, w = i % rows, _text_width(text, font)
+        if row in last and (last[row][1] + w) / 2 + LABEL_GAP > (i - last[row][0]) * pitch:
+            continue
+        last[row] = (i, w)
+        out.append(
             {
-                "x": -0.3,
-                "y": y,
-                "text": name,
+                "x": i,
+                "y": 1,
+                "yref": "paper",
+                "yshift": (rows - 1 - row) * line,
+                "text": text,
                 "showarrow": False,
-                "xanchor": "right",
-                "font": {"size": size},
+                "yanchor": "bottom",
+                "font": {"size": font},
+                "name": "column title",
             }
-            for name, y in zip(columns[0].names, columns[0].y, strict=True)
-        ]
-    return labels
+        )
+    return out
+
+
+def _detail_runs(columns: list[_Column]) -> list[str]:
+    """'h1–h10: 8 sigmoid', 'out: 1 sigmoid_bce': what neighbouring columns hold, once per run."""
+    runs: list[list[_Column]] = []
+    for col in columns[1:]:
+        if runs and runs[-1][-1].detail == col.detail:
+            runs[-1].append(col)
+        else:
+            runs.append([col])
+    spans = [r[0].short if len(r) == 1 else f"{r[0].short}–{r[-1].short}" for r in runs]
+    return [f"{span}: {run[0].detail}" for span, run in zip(spans, runs, strict=True)]
+
+
+def _wrap(parts: list[str], width: int, font: int = 10) -> list[str]:
+    """Parts joined by ' · ' into lines that fit `width` px (a part never splits)."""
+    limit = max(1, int((width - 2 * MARGIN_X) / (CHAR_WIDTH * font)))
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= limit:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return lines
+
+
+def _input_names(inputs: _Column) -> list[dict]:
+    """Input names left of the input nodes (up to 16 of them)."""
+    if len(inputs.names) > 16:
+        return []
+    return [
+        {
+            "x": -0.3,
+            "y": y,
+            "text": name,
+            "showarrow": False,
+            "xanchor": "right",
+            "font": {"size": SHORT_FONT},
+        }
+        for name, y in zip(inputs.names, inputs.y, strict=True)
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from playground.charts import maps_from_outputs, network_diagram
 from playground.charts.common import NEGATIVE, POSITIVE
@@ -70,7 +71,8 @@ def test_sixteen_hidden_layers_are_all_drawn():
     drawn_pairs = {t.meta["links"] for t in fig.data if t.meta and "links" in t.meta}
     assert drawn_pairs == set(range(17))
     labels = " ".join(annotation_texts(fig))
-    assert "hidden 16" in labels and "output" in labels
+    assert "h16" in labels and "out" in labels
+    assert {"hidden 16: 8", "output: 1"} <= {t.name for t in node_traces}  # full names on hover
 
 
 def test_784_inputs_are_summarised_and_links_capped():
@@ -103,3 +105,67 @@ def test_nan_weights_and_empty_network_do_not_crash():
     fig.to_json()
     empty = network_diagram([])
     assert any("no" in t.lower() for t in annotation_texts(empty))
+
+
+PHONE, LAPTOP = 358, 440  # px: the diagram's measured width at 390 x 844 and at 1280 x 800
+CHAR_EM = 0.6  # a character of the title font is at most this many font sizes wide (Open Sans)
+
+
+def column_titles(fig) -> list:
+    return [a for a in fig.layout.annotations if a.yref == "paper" and a.y == 1]
+
+
+def crowded_title_pairs(fig, width: int) -> list[tuple[str, str, float]]:
+    """Neighbouring titles on the same row whose text boxes, at `width` px, are closer than a
+    third of their font size: (left, right, gap in px)."""
+    plot = width - fig.layout.margin.l - fig.layout.margin.r
+    x0, x1 = fig.layout.xaxis.range
+    px = plot / (x1 - x0)
+    rows: dict[float, list] = {}
+    for a in column_titles(fig):
+        rows.setdefault(a.yshift or 0, []).append(a)
+    crowded = []
+    for titles in rows.values():
+        titles.sort(key=lambda a: a.x)
+        for a, b in zip(titles, titles[1:], strict=False):
+            half = [max(map(len, t.text.split("<br>"))) * CHAR_EM * t.font.size / 2 for t in (a, b)]
+            gap = (b.x - a.x) * px - sum(half)
+            if gap < max(a.font.size, b.font.size) / 3:
+                crowded.append((a.text, b.text, round(gap, 1)))
+    return crowded
+
+
+@pytest.mark.parametrize("depth", [1, 2, 6, 10, 16])
+def test_column_titles_stay_apart_at_phone_and_laptop_width(depth):
+    sizes = [2] + [8] * depth + [1]
+    acts = ["sigmoid"] * depth + ["sigmoid_bce"]
+    fig = network_diagram(make_weights(sizes), layer_names(depth + 1), activations=acts)
+    for width in (PHONE, LAPTOP):
+        assert crowded_title_pairs(fig, width) == [], (depth, width)
+    titles = " ".join(a.text for a in column_titles(fig))
+    for k in range(1, depth + 1):  # every layer keeps a title, long or short
+        assert f"hidden {k}<br>" in titles or f"h{k}" in titles.split(), (k, titles)
+    # what each layer holds is said once, in its title or in the footnote
+    assert "8 sigmoid" in " ".join(annotation_texts(fig))
+
+
+def test_a_small_net_keeps_its_full_titles():
+    fig = network_diagram(make_weights([2, 4, 4, 1]), layer_names(3), activations=["tanh"] * 3)
+    titles = [a.text for a in column_titles(fig)]
+    assert titles == ["inputs", "hidden 1<br>4 tanh", "hidden 2<br>4 tanh", "output<br>1 tanh"]
+
+
+def test_mixed_layers_are_summarised_in_runs_when_titles_are_short():
+    sizes = [2] + [8] * 6 + [16] * 6 + [1]
+    acts = ["sigmoid"] * 6 + ["relu"] * 6 + ["sigmoid_bce"]
+    fig = network_diagram(make_weights(sizes), layer_names(13), activations=acts)
+    notes = " ".join(annotation_texts(fig))
+    assert "h1–h6: 8 sigmoid" in notes and "h7–h12: 16 relu" in notes, notes
+    assert "out: 1 sigmoid_bce" in notes
+
+
+def test_even_a_very_narrow_drawing_has_no_overlapping_titles():
+    sizes = [2] + [8] * 16 + [1]
+    fig = network_diagram(make_weights(sizes), layer_names(17), min_width=160)
+    assert crowded_title_pairs(fig, 160) == []
+    assert 2 <= len(column_titles(fig)) < 18  # some titles make room for the others
