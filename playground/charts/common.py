@@ -1,4 +1,4 @@
-"""Shared pieces of every chart: colours, downsampling, a tiny PNG encoder, layout defaults.
+"""Shared pieces of every chart: colours, downsampling, PNG encoding (Pillow), layout defaults.
 
 Payload rules (each redraw resends the whole figure): numeric arrays go out as float32 numpy
 arrays (plotly serialises them as base64, 4 bytes a number), curves are downsampled to
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import math
-import struct
-import zlib
 
 import numpy as np
 import plotly.colors as pcolors
 import plotly.graph_objects as go
+from PIL import Image
 
 # --- colours (TensorFlow Playground) ------------------------------------------------------------
 POSITIVE = "#0877bd"  # blue: positive weight / class 1
@@ -152,45 +152,30 @@ def sequential_colors(n: int, scale: str = "Viridis") -> list[str]:
 
 
 # --- PNG ------------------------------------------------------------------------------------------
-def _png(width: int, height: int, color_type: int, rows: np.ndarray, extra: bytes = b"") -> bytes:
-    """PNG file from uint8 scanlines (h, w * channels), filter 0, one IDAT."""
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        body = tag + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + extra
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
+def _encode(image: Image.Image) -> bytes:
+    """PNG bytes of a Pillow image (zlib level 6: as small as level 9 on our maps, 2x faster)."""
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode an (h, w) gray or (h, w, 3|4) uint8 image as PNG (zlib + struct, no PIL)."""
+    """Encode an (h, w) gray or (h, w, 3|4) uint8 image as PNG."""
     img = np.asarray(rgb)
     if img.dtype != np.uint8:
         raise ValueError("png_bytes expects uint8 pixels")
-    if img.ndim == 2:
-        img = img[..., None]
-    h, w, c = img.shape
-    return _png(w, h, {1: 0, 3: 2, 4: 6}[c], img.reshape(h, w * c))
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    return _encode(Image.fromarray(np.ascontiguousarray(img)))
 
 
 def png_indexed(index: np.ndarray, palette: np.ndarray) -> bytes:
     """Encode (h, w) uint8 palette indices with a (k, 3) uint8 palette (k <= 256) as PNG.
 
     One byte a pixel compresses far better than RGB for smooth maps."""
-    idx = np.asarray(index, dtype=np.uint8)
-    pal = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-    plte = pal.tobytes()
-    body = b"PLTE" + plte
-    chunk = struct.pack(">I", len(plte)) + body + struct.pack(">I", zlib.crc32(body))
-    return _png(idx.shape[1], idx.shape[0], 3, idx, extra=chunk)
+    image = Image.fromarray(np.ascontiguousarray(index, dtype=np.uint8), mode="P")
+    image.putpalette(np.asarray(palette, dtype=np.uint8).reshape(-1).tobytes())
+    return _encode(image)
 
 
 DIVERGING_LEVELS = 33

@@ -3,12 +3,12 @@ the shared helpers in playground.charts.common."""
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from PIL import Image
 
 from core.data.dataset import Dataset
 from core.history import History
@@ -29,6 +29,7 @@ from playground.charts.common import (
     f32,
     png_bytes,
     png_data_uri,
+    png_indexed,
     sequential_colors,
 )
 
@@ -219,29 +220,28 @@ def assert_empty_state(fig: go.Figure) -> None:
 # --- tests of the shared helpers -----------------------------------------------------------------
 
 
-def _png_chunks(data: bytes) -> dict[bytes, bytes]:
+def _decode(data: bytes) -> Image.Image:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, pos = {}, 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        tag = data[pos + 4 : pos + 8]
-        body = data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(tag + body)
-        chunks[tag] = body
-        pos += 12 + length
-    return chunks
+    return Image.open(io.BytesIO(data))
 
 
-def test_png_roundtrip_decodes_to_the_same_pixels():
-    rgb = np.random.default_rng(1).integers(0, 256, (5, 7, 3)).astype(np.uint8)
-    chunks = _png_chunks(png_bytes(rgb))
-    w, h, depth, color_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (w, h, depth, color_type) == (7, 5, 8, 2)
-    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(5, 1 + 7 * 3)
-    assert (raw[:, 0] == 0).all()
-    np.testing.assert_array_equal(raw[:, 1:].reshape(5, 7, 3), rgb)
+@pytest.mark.parametrize("channels", [None, 1, 3, 4])
+def test_png_roundtrip_decodes_to_the_same_pixels(channels):
+    shape = (5, 7) if channels is None else (5, 7, channels)
+    rgb = np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8)
+    image = _decode(png_bytes(rgb))
+    assert image.size == (7, 5)
+    np.testing.assert_array_equal(np.asarray(image).reshape(shape), rgb)
     assert png_data_uri(rgb).startswith("data:image/png;base64,")
+
+
+def test_palette_png_decodes_to_its_indices_and_colours():
+    index = np.random.default_rng(2).integers(0, 4, (6, 9)).astype(np.uint8)
+    palette = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]], np.uint8)
+    image = _decode(png_indexed(index, palette))
+    assert image.mode == "P"
+    np.testing.assert_array_equal(np.asarray(image), index)
+    np.testing.assert_array_equal(np.asarray(image.convert("RGB")), palette[index])
 
 
 def test_png_rejects_float_pixels():
