@@ -209,3 +209,182 @@ def test_tabular_data_shows_its_own_output_chart(dataset, chart):
     assert any(
         getattr(c, "key", None) == chart or chart in str(c.proto.id) for c in at.get("plotly_chart")
     ), chart
+
+
+# --- messages, uploads and saved models (issue 8, items 9-13) ----------------------------------
+
+CSV_UPLOADER = "Or train on your own CSV file"
+MODEL_UPLOADER = "Start from a saved model (.npz)"
+
+
+def _uploader(at, label: str):
+    return next(u for u in at.file_uploader if u.label == label)
+
+
+def _upload(at, label: str, name: str, data: bytes):
+    _uploader(at, label).set_value((name, data, "application/octet-stream"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at) -> str:
+    return " ".join(str(c.value) for c in at.caption).replace("\\", "")
+
+
+def _csv(rows: int, seed: int = 0, header: str = "a,b,y") -> bytes:
+    """Two numeric features and a 0/1 label (last column)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lines = [header]
+    for _ in range(rows):
+        a, b = rng.normal(size=2)
+        lines.append(f"{a:.4f},{b:.4f},{int(a + b > 0)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _model_bytes(hidden: str, dataset: str = "circle", steps: int = 0) -> bytes:
+    """A model file from a session of its own: `hidden` as in a link ('4:tanh,2:tanh')."""
+    from core.data import load_dataset
+    from playground.exports import model_bytes
+    from playground.session import PlaygroundSession
+    from playground.url_state import query_to_state
+
+    config = query_to_state({"network.hidden": [hidden], "data.dataset": [dataset]}).config
+    donor = PlaygroundSession.start(config, lambda c: load_dataset(c.data))
+    for _ in range(steps):
+        donor.step()
+    return model_bytes(donor)
+
+
+def _dismiss_buttons(at):
+    return [b for b in at.button if (b.key or "").startswith("dismiss_notice_")]
+
+
+def test_a_rejected_link_notice_stays_across_clicks_until_dismissed():
+    at = open_app({"training.optimizer.learning_rate": "banana"})
+    assert "learning_rate" in messages(at)
+    click(at, "Step")
+    click(at, "Step")
+    assert "learning_rate" in messages(at)  # it vanished at the first click before
+    (button,) = _dismiss_buttons(at)
+    button.click().run()
+    assert "learning_rate" not in messages(at)
+    assert _dismiss_buttons(at) == []
+
+
+def test_a_model_message_stays_until_the_next_model_upload_replaces_it():
+    at = open_app()
+    _upload(at, MODEL_UPLOADER, "junk.npz", b"not a model at all")
+    assert "That model cannot be used" in messages(at)
+    click(at, "Step")
+    assert "That model cannot be used" in messages(at)
+    _upload(at, MODEL_UPLOADER, "good.npz", _model_bytes("4:tanh"))
+    text = messages(at)
+    assert "Loaded the saved model" in text and "cannot be used" not in text
+    click(at, "Step")
+    assert "Loaded the saved model" in messages(at)
+
+
+def test_a_refused_csv_empties_the_uploader_and_training_keeps_the_old_data():
+    at = open_app()
+    wide = (",".join(f"c{i}" for i in range(201)) + "\n" + ",".join(["1"] * 201) + "\n") * 1
+    _upload(at, CSV_UPLOADER, "wide.csv", wide.encode())
+    assert _uploader(at, CSV_UPLOADER).value is None  # it kept showing wide.csv before
+    text = messages(at)
+    assert "wide.csv" in text and "current data (circle)" in text
+    assert session(at).config.data.dataset == "circle"
+    click(at, "Step")
+    assert steps(at) == 1 and "wide.csv" in messages(at)
+
+
+def test_a_csv_refused_while_loading_keeps_the_previous_file():
+    at = open_app()
+    _upload(at, CSV_UPLOADER, "good.csv", _csv(40))
+    assert len(session(at).dataset.y_train) + len(session(at).dataset.y_test) == 40
+    one_class = b"a,b,y\n" + b"".join(f"{i},{i * 2},1\n".encode() for i in range(30))
+    _upload(at, CSV_UPLOADER, "one_class.csv", one_class)
+    assert _uploader(at, CSV_UPLOADER).value is None
+    assert "single class" in messages(at) and "current data (good.csv)" in messages(at)
+    at.number_input(key=W.key("data.seed")).set_value(7).run()  # reloads the data
+    assert not at.exception
+    dataset = session(at).dataset
+    assert dataset.name == "good.csv" and len(dataset.y_train) + len(dataset.y_test) == 40
+
+
+def test_a_second_csv_with_the_same_target_column_is_loaded():
+    at = open_app()
+    _upload(at, CSV_UPLOADER, "first.csv", _csv(40, seed=1))
+    _upload(at, CSV_UPLOADER, "second.csv", _csv(60, seed=2))
+    dataset = session(at).dataset
+    assert dataset.name == "second.csv"  # it was silently ignored before
+    assert len(dataset.y_train) + len(dataset.y_test) == 60
+    assert "Loaded second.csv" in messages(at)
+
+
+def test_csv_data_says_what_it_is_and_hints_at_a_label_column():
+    rows = ["label,x1,x2"] + [f"{i % 2},{i * 0.37 % 3:.3f},{i * 0.71 % 5:.3f}" for i in range(50)]
+    rows += ["1,,0.5", "0,0.2,"]  # two rows with a missing value
+    at = open_app()
+    _upload(at, CSV_UPLOADER, "labels_first.csv", ("\n".join(rows) + "\n").encode())
+    text = _captions(at)
+    assert "labels_first.csv: 50 rows used" in text
+    assert "Predicting 'x2': regression (inferred from its values; change it under Task)" in text
+    assert "'label' looks like class labels" in text
+    assert "2 inputs: label, x1" in text
+    assert "Dropped 2 of 52 rows" in text  # the dataset's own notes
+    at.selectbox(key=W.key("data.csv_target")).select("label").run()
+    text = _captions(at)
+    assert "Predicting 'label': binary classification of 2 classes (0, 1)" in text
+    assert "looks like class labels" not in text
+
+
+def test_pause_measures_the_metrics_of_the_weights_shown():
+    from core.config import PlaygroundConfig
+    from core.data import load_dataset
+    from core.trainer import EVAL_MAX
+    from playground.session import PlaygroundSession
+
+    for seed in range(3):
+        config = PlaygroundConfig()
+        config.training.seed = seed
+        sess = PlaygroundSession.start(config, lambda c: load_dataset(c.data))
+        sess.play()
+        sess.tick(10.0, max_steps=7)  # mid-epoch: the last evaluation was at step 0
+        sess.pause()
+        snap = sess.trainer.snapshot()
+        assert snap.step == 7 and snap.extras["eval_step"] == 7
+        assert snap.val_loss == sess.trainer.evaluate(EVAL_MAX)["val_loss"]
+
+
+def test_a_model_saved_after_pause_reloads_at_its_step_with_the_numbers_shown():
+    from playground.exports import model_bytes
+
+    at = open_app()
+    click(at, "Play")
+    at.run()
+    click(at, "Pause")
+    shown = {label: metric(at, label) for label in ("Steps", "Epoch", "Test loss", "Train loss")}
+    assert int(shown["Steps"].replace(",", "")) > 0
+    data = model_bytes(session(at))
+    fresh = open_app()
+    _upload(fresh, MODEL_UPLOADER, "paused.npz", data)
+    assert {label: metric(fresh, label) for label in shown} == shown
+    assert f"continues from step {shown['Steps']}" in messages(fresh)
+
+
+def test_transfer_learning_reports_per_layer_in_the_new_networks_names():
+    at = open_app({"network.hidden": "4:tanh,2:tanh,2:tanh"})
+    at.radio(key="model_upload_mode").set_value("matching weights in the current network").run()
+    click(at, "Step")
+    _upload(at, MODEL_UPLOADER, "small.npz", _model_bytes("4:tanh,2:tanh"))
+    text = messages(at)
+    assert "hidden 1: copied (weights and biases)" in text
+    assert "hidden 2: copied (weights and biases)" in text
+    assert (
+        "hidden 3: starts fresh: 2 inputs x 2 units here, 2 x 1 in the file "
+        "(the file's output layer)" in text
+    )
+    assert "output: starts fresh" in text
+    assert steps(at) == 0  # a new network seeded with the saved layers
