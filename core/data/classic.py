@@ -1,18 +1,14 @@
-"""The small classic sets from scikit-learn's bundled copies: offline and instant.
+"""The small classic sets, shipped in assets/data/classic: offline and instant.
 
 digits (8x8 images, pixels 0..16 scaled to [0, 1]), iris, wine, breast cancer (binary:
 0 malignant, 1 benign) and diabetes (regression, raw units, as load_diabetes(scaled=False)).
-
-Importing scikit-learn takes over a second, so the bundled files are read directly from
-sklearn/datasets/data (found without importing the package); the tests check that the result
-equals scikit-learn's own loaders. If the files are not where or what we expect, the loaders
-of sklearn.datasets are used instead. Either way each set is read once per process.
+The files are scikit-learn's bundled copies (licence and origins in the folder's README); the
+tests check that what we read equals scikit-learn's own loaders. Each set is read once per process.
 """
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,19 +48,19 @@ _FEATURE_NAMES = {
     ),
     "diabetes": ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"),
 }  # fmt: skip
-_CSV_FILES = {"iris": "iris.csv", "wine": "wine_data.csv", "breast_cancer": "breast_cancer.csv"}
+_CSV_FILES = {
+    "iris": "iris.csv.gz",
+    "wine": "wine_data.csv.gz",
+    "breast_cancer": "breast_cancer.csv.gz",
+}
 
 
-def _bundled_dir() -> Path:
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise OSError("scikit-learn is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "assets" / "data" / "classic"
 
 
 def _read_labelled_csv(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """sklearn's format: 'n_samples,n_features,class names...' then rows of features + class."""
-    with path.open(encoding="utf-8") as f:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
         head = f.readline().strip().split(",")
         table = np.loadtxt(f, delimiter=",", ndmin=2)
     n, d = int(head[0]), int(head[1])
@@ -73,8 +69,8 @@ def _read_labelled_csv(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, .
     return table[:, :d], table[:, d].astype(np.int64), tuple(head[2:])
 
 
-def _read_bundled(name: str) -> Table:
-    data = _bundled_dir()
+def _read(name: str) -> Table:
+    data = DATA_DIR
     names = _FEATURE_NAMES[name]
     if name == "digits":
         with gzip.open(data / "digits.csv.gz", "rt") as f:
@@ -96,31 +92,10 @@ def _read_bundled(name: str) -> Table:
     return Table(X, y, names, classes, "binary" if len(classes) == 2 else "multiclass")
 
 
-def _load_with_sklearn(name: str) -> Table:
-    """The same Table through sklearn.datasets (slow to import; the fallback)."""
-    import sklearn.datasets
-
-    loader = getattr(sklearn.datasets, f"load_{name}")
-    bunch = loader(scaled=False) if name == "diabetes" else loader()
-    X = np.asarray(bunch.data, dtype=np.float64)
-    names = _FEATURE_NAMES[name]
-    if name == "diabetes":
-        return Table(X, np.asarray(bunch.target, dtype=np.float64), names, (), "regression")
-    y = np.asarray(bunch.target, dtype=np.int64)
-    if name == "digits":
-        classes = tuple(str(c) for c in range(10))
-        return Table(X / 16.0, y, names, classes, "multiclass", (8, 8))
-    classes = tuple(str(c) for c in bunch.target_names)
-    return Table(X, y, names, classes, "binary" if len(classes) == 2 else "multiclass")
-
-
 @lru_cache(maxsize=len(NAMES))
 def load_classic(name: str) -> Table:
     """Load once per process (cached); the arrays are read-only because they are shared."""
-    try:
-        table = _read_bundled(name)
-    except (OSError, ValueError, IndexError):
-        table = _load_with_sklearn(name)
+    table = _read(name)
     table.X.flags.writeable = False
     table.y.flags.writeable = False
     return table

@@ -1,6 +1,7 @@
-"""The scikit-learn bundled sets: same data as sklearn's loaders, fast, split and scaled."""
+"""The classic sets we ship: the same data as scikit-learn's loaders (a test-only reference)."""
 
-import time
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -31,21 +32,6 @@ def test_direct_read_equals_sklearn_loader(name, cold_cache):
         assert list(table.feature_names) == [str(f) for f in bunch.feature_names]
     if name not in ("digits", "diabetes"):
         assert list(table.class_names) == [str(c) for c in bunch.target_names]
-
-
-@pytest.mark.parametrize("name", SETS)
-def test_fallback_to_sklearn_when_files_are_missing(name, cold_cache, monkeypatch, tmp_path):
-    monkeypatch.setattr(classic, "_bundled_dir", lambda: tmp_path)
-    direct = classic._load_with_sklearn(name)
-    table = classic.load_classic(name)
-    np.testing.assert_array_equal(table.X, direct.X)
-    assert table.feature_names == direct.feature_names and table.task == direct.task
-
-
-def test_digits_load_is_fast_even_cold(cold_cache):
-    start = time.perf_counter()
-    classic.load_classic("digits")
-    assert time.perf_counter() - start < 0.1
 
 
 @pytest.mark.parametrize(
@@ -95,3 +81,14 @@ def test_diabetes_target_is_standardized_with_a_note():
     target = sklearn.datasets.load_diabetes().target
     restored = np.sort(np.concatenate([ds.y_train, ds.y_test]) * std + mean)
     np.testing.assert_allclose(restored, np.sort(target), rtol=1e-5)
+
+
+def test_the_app_reads_them_without_scikit_learn():
+    """scikit-learn is only the tests' reference: the runtime must not import it."""
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from core.data import classic\n"
+        "print(sum(classic.load_classic(n).X.shape[0] for n in classic.NAMES))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(1797 + 150 + 178 + 569 + 442)
