@@ -20,6 +20,11 @@ MAX_PARAMETERS = 1_000_000
 MAX_GENERATED_POINTS = 5_000
 MAX_BATCH_SIZE = 10_000
 
+# --- limits of an uploaded CSV (core/data/csv_upload.py) -----------------------------------
+MAX_CSV_BYTES = 5 * 1024 * 1024
+MAX_CSV_ROWS = 20_000
+MAX_CSV_COLUMNS = 200
+
 ACTIVATIONS = (
     "linear",
     "sigmoid",

@@ -2,10 +2,15 @@
 target column picked, the task inferred (or overridden), text features one-hot encoded.
 
 Every problem raises DataError with a message naming it (and the column), never a traceback.
-Decisions: the delimiter is sniffed among , ; tab | (a note says which one was used); numbers
-with decimal commas in ;/tab files are read as numbers; rows with missing values are dropped
-with a note unless more than half the rows have them; regression targets are standardized on
-the training split (a note gives the mean and std to map predictions back).
+Decisions: the delimiter is sniffed among , ; tab | (a note says which one was used); line
+endings may be \n, \r\n or a bare \r; numbers with decimal commas in ;/tab files are read as
+numbers; rows with missing or infinite values (features or target) are dropped with a note
+unless more than half the rows have them; regression targets are standardized on the training
+split (a note gives the mean and std to map predictions back).
+
+Hostile files: every record's width is counted with linear-time regular expressions before
+pandas parses (pandas takes quadratic time on a line of many duplicated names), and duplicated
+column names are refused, so any file under the byte cap is accepted or refused quickly.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -20,13 +26,10 @@ from itertools import islice
 import numpy as np
 import pandas as pd
 
-from core.config import TASKS
+from core.config import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS, TASKS
 from core.data.dataset import DataError, Dataset
 from core.data.preprocess import build_dataset
 
-MAX_CSV_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
-MAX_COLUMNS = 200
 MAX_CATEGORIES = 20  # distinct text values one-hot encoded per column
 MAX_FEATURES = 500  # network inputs after one-hot encoding
 MAX_CLASSES = 50
@@ -46,7 +49,8 @@ _SIGNATURES = (
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls or other Office file"),
 )
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$|^\s*[+-]?\d+\s*$")
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_NUMBER = re.compile(r"^\s*[+-]?(\d++(\.\d*+)?|\.\d++)([eE][+-]?\d++)?\s*$")  # linear time
+_LINE_BREAK = re.compile(r"\r\n?")
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,11 @@ class ParsedCSV:
 
 def _decode(data: bytes) -> tuple[str, list[str]]:
     """Refuse binary files by their signature or by control bytes; UTF-8 (BOM ok), UTF-16 with
-    a BOM, else Latin-1 with a note."""
+    a BOM, else Latin-1 with a note. Line endings \r\n and bare \r become \n."""
     if len(data) > MAX_CSV_BYTES:
         raise DataError(
             f"The file is {len(data) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB."
-            f" Upload a smaller sample (at most {MAX_ROWS:,} rows)."
+            f" Upload a smaller sample (at most {MAX_CSV_ROWS:,} rows)."
         )
     if not data.strip():
         raise DataError("The file is empty.")
@@ -103,7 +107,7 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
             "This is not a CSV file: it contains binary data (control characters). "
             "Upload the table as CSV text."
         )
-    return text, notes
+    return _LINE_BREAK.sub("\n", text), notes
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -133,6 +137,49 @@ def _sniff_delimiter(text: str) -> str:
     )
 
 
+def _check_width(text: str, delimiter: str) -> None:
+    """Refuse any line with more than MAX_CSV_COLUMNS fields, in linear time and memory.
+
+    Fields of a line = its delimiters outside quoted fields + 1: quoted fields (a quote at the
+    start of a field, "" inside) are removed first, so their delimiters and line breaks do not
+    count."""
+    d = re.escape(delimiter)
+    unquoted = re.sub(rf'(?m)(?:^|(?<={d})) *"(?:[^"]|"")*+"', "", text)
+    wide = re.search(rf"(?m)^(?:[^{d}\n]*+{d}){{{MAX_CSV_COLUMNS}}}", unquoted)
+    if wide is None:
+        return
+    end = unquoted.find("\n", wide.start())
+    fields = unquoted.count(delimiter, wide.start(), None if end < 0 else end) + 1
+    line = unquoted.count("\n", 0, wide.start()) + 1
+    if line == 1:
+        raise DataError(f"The file has {fields:,} columns; the limit is {MAX_CSV_COLUMNS}.")
+    raise DataError(
+        f"Line {line:,} has {fields:,} fields; the limit is {MAX_CSV_COLUMNS} columns. Every "
+        "row needs the same number of fields as the header."
+    )
+
+
+def _first_row(text: str, delimiter: str) -> list[str]:
+    """The first row's fields as pandas reads them (spaces after a delimiter skipped)."""
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+        return next(filter(None, reader), [])  # blank lines skipped, as pandas does
+    except csv.Error as err:
+        raise DataError(f"The first line could not be read: {err}.") from None
+
+
+def _refuse_duplicates(names: list[str]) -> None:
+    """Duplicated column names make the target ambiguous (pandas would rename them a, a.1)."""
+    repeated = [(name, n) for name, n in Counter(names).items() if n > 1 and name]
+    if repeated:
+        shown = ", ".join(f"{name!r} ({n} times)" for name, n in repeated[:10])
+        more = f" and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+        raise DataError(
+            f"Each column needs its own name; these appear more than once: {shown}{more}. "
+            "Rename them and upload the file again."
+        )
+
+
 def _decimal_commas(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Text columns whose every value looks like 1,5 or -3 become numbers (1.5, -3)."""
     fixed = []
@@ -153,7 +200,7 @@ def _read_frame(text: str, delimiter: str, header: int | None) -> pd.DataFrame:
             sep=delimiter,
             engine="c",
             header=header,
-            nrows=MAX_ROWS + 1,
+            nrows=MAX_CSV_ROWS + 1,
             low_memory=False,
             skipinitialspace=True,
             on_bad_lines="error",
@@ -177,21 +224,23 @@ def parse_csv(data: bytes) -> ParsedCSV:
     delimiter = _sniff_delimiter(text)
     if delimiter != ",":
         notes.append(f"Columns are separated by a {_DELIMITER_NAMES[delimiter]}.")
-    frame = _read_frame(text, delimiter, header=0)
-    if all(_NUMBER.match(str(c)) for c in frame.columns):
+    _check_width(text, delimiter)
+    names = _first_row(text, delimiter)
+    if all(_NUMBER.match(name) for name in names):
         frame = _read_frame(text, delimiter, header=None)
         frame.columns = [f"column {i + 1}" for i in range(frame.shape[1])]
         notes.append(
             "The first row holds numbers, so it was read as data; columns are named "
             "'column 1', 'column 2', ..."
         )
+    else:
+        _refuse_duplicates(names)
+        frame = _read_frame(text, delimiter, header=0)
     frame.columns = [str(c) for c in frame.columns]
-    if frame.shape[1] > MAX_COLUMNS:
-        raise DataError(f"The file has {frame.shape[1]} columns; the limit is {MAX_COLUMNS}.")
-    if len(frame) > MAX_ROWS:
+    if len(frame) > MAX_CSV_ROWS:
         raise DataError(
-            f"The file has more than {MAX_ROWS:,} data rows; the limit is "
-            f"{MAX_ROWS:,}. Upload a sample."
+            f"The file has more than {MAX_CSV_ROWS:,} data rows; the limit is "
+            f"{MAX_CSV_ROWS:,}. Upload a sample."
         )
     if frame.empty:
         raise DataError("The file has a header line but no data rows.")
@@ -213,15 +262,23 @@ def _is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
 
 
+def _unusable(values: pd.Series) -> np.ndarray:
+    """Per row: the value is missing, or it is a number and not finite (+-inf)."""
+    if _is_numeric(values):
+        return ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    return values.isna().to_numpy()
+
+
 def infer_task_of(values: pd.Series) -> str:
     """Text or bool -> classification; numbers -> classification when all are whole and there
     are at most 10 distinct values (and at most half as many as rows), else regression.
-    Classification is binary for exactly 2 distinct values, else multiclass."""
-    values = values.dropna()
+    Classification is binary for exactly 2 distinct values, else multiclass. Missing and
+    infinite values are left out (load_csv drops their rows)."""
+    values = values[~_unusable(values)]
     distinct = values.nunique()
     if _is_numeric(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.to_numpy(dtype=np.float64)
-        whole = np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers))
+        whole = np.all(numbers == np.round(numbers))
         few = distinct <= MAX_INFERRED_CLASSES and (distinct <= 2 or distinct <= len(values) // 2)
         if not (whole and few):
             return "regression"
@@ -295,62 +352,95 @@ def _encode_target(values: pd.Series, column: str, task: str) -> tuple[np.ndarra
 # --- features -----------------------------------------------------------------------------------
 
 
-def _feature_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Numeric and bool columns as floats; text columns with at most MAX_CATEGORIES distinct
-    values one-hot encoded as 'column=value' (missing stays missing); others refused.
-    Returns the inputs, the source columns used and notes."""
-    parts, used, refused = [], [], []
+Encoding = list[str] | None  # a text column's one-hot values; None: a numeric column as it is
+
+
+def _feature_columns(frame: pd.DataFrame) -> tuple[dict[str, Encoding], list[str]]:
+    """The input columns and how each is encoded: numeric and bool columns as they are, text
+    columns with at most MAX_CATEGORIES distinct values one-hot (their sorted values); others
+    are refused with a note. The number of inputs is checked before any is built."""
+    encodings: dict[str, Encoding] = {}
+    refused = []
     for col in frame.columns:
         values = frame[col]
         if values.isna().all():
             refused.append(f"{col!r} is empty")
         elif _is_numeric(values):
-            parts.append(values.astype(np.float64).rename(col).to_frame())
-            used.append(col)
+            encodings[col] = None
         else:
-            text = values.astype(str).where(values.notna())
-            categories = sorted(text.dropna().unique())
-            if len(categories) > MAX_CATEGORIES:
+            categories = sorted(values.dropna().astype(str).unique())
+            if len(categories) <= MAX_CATEGORIES:
+                encodings[col] = categories
+            else:
                 refused.append(
                     f"{col!r} has {len(categories)} different text values (at most "
                     f"{MAX_CATEGORIES} are one-hot encoded)"
                 )
-                continue
-            onehot = pd.DataFrame(
-                {f"{col}={c}": (text == c).astype(np.float64) for c in categories},
-                index=frame.index,
-            )
-            parts.append(onehot.where(values.notna(), np.nan))
-            used.append(col)
-    if not parts:
+    if not encodings:
         reasons = "; ".join(refused) or "there are no other columns"
         raise DataError(f"No usable feature columns: {reasons}.")
-    features = pd.concat(parts, axis=1)
-    if features.shape[1] > MAX_FEATURES:
+    width = len(_input_names(encodings))
+    if width > MAX_FEATURES:
         raise DataError(
-            f"One-hot encoding gives {features.shape[1]} inputs; the limit is "
-            f"{MAX_FEATURES}. Remove some text columns."
+            f"One-hot encoding gives {width} inputs; the limit is {MAX_FEATURES}. Remove some "
+            "text columns."
         )
     notes = [f"Columns not used: {'; '.join(refused)}."] if refused else []
-    return features, used, notes
+    return encodings, notes
 
 
-def _drop_missing(frame: pd.DataFrame, features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Row mask of complete rows (finite features, present target); refuse if over half miss."""
-    numbers = features.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(numbers).all(axis=1) | frame.isna().any(axis=1).to_numpy()
-    n_bad = int(bad.sum())
+def _input_names(encodings: dict[str, Encoding]) -> list[str]:
+    """A numeric column keeps its name; a text column gives one input per value: 'column=value'."""
+    return [
+        name
+        for col, categories in encodings.items()
+        for name in ([col] if categories is None else [f"{col}={c}" for c in categories])
+    ]
+
+
+def _encode_column(values: pd.Series, categories: Encoding) -> np.ndarray:
+    """(rows, 1) floats for a numeric column; (rows, values) one-hot 0/1 for a text column."""
+    if categories is None:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)[:, None]
+    codes = pd.Categorical(values.astype(str).where(values.notna()), categories=categories).codes
+    onehot = (codes[:, None] == np.arange(len(categories))).astype(np.float64)
+    onehot[codes < 0] = np.nan
+    return onehot
+
+
+def _encode_features(frame: pd.DataFrame, encodings: dict[str, Encoding]) -> np.ndarray:
+    """The float64 input matrix, filled column block by column block (no temporary copies)."""
+    X = np.empty((len(frame), len(_input_names(encodings))))
+    start = 0
+    for col, categories in encodings.items():
+        block = _encode_column(frame[col], categories)
+        X[:, start : start + block.shape[1]] = block
+        start += block.shape[1]
+    return X
+
+
+def _drop_unusable(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Mask of the rows to keep: none of the used columns (features and target) missing or
+    infinite. Refused when more than MAX_MISSING_FRACTION of the rows would go."""
+    bad = np.column_stack([_unusable(frame[col]) for col in frame.columns])
+    rows = bad.any(axis=1)
+    n_bad = int(rows.sum())
     if n_bad == 0:
-        return ~bad, []
-    per_column = frame.isna().sum()
-    worst = per_column.idxmax()
-    where = f"most in column {worst!r}: {per_column.max()}" if per_column.max() else "infinities"
-    if n_bad > MAX_MISSING_FRACTION * len(bad):
+        return ~rows, []
+    missing = frame.isna().to_numpy()
+    found = (("missing", missing.any()), ("infinite", (bad & ~missing).any()))
+    per_column = bad.sum(axis=0)
+    worst = int(per_column.argmax())
+    what = (
+        f"{' or '.join(kind for kind, present in found if present)} values (most in column "
+        f"{frame.columns[worst]!r}: {per_column[worst]})"
+    )
+    if n_bad > MAX_MISSING_FRACTION * len(rows):
         raise DataError(
-            f"{n_bad} of {len(bad)} rows have missing values ({where}). Fill them "
-            "in, or leave that column out of the file."
+            f"{n_bad} of {len(rows)} rows have {what}. Fix them, or leave that column out of "
+            "the file."
         )
-    return ~bad, [f"Dropped {n_bad} of {len(bad)} rows with missing values ({where})."]
+    return ~rows, [f"Dropped {n_bad} of {len(rows)} rows with {what}."]
 
 
 def load_csv(
@@ -373,18 +463,19 @@ def load_csv(
     frame, notes = parsed.frame, list(parsed.notes)
     column, picked = _find_target(frame, target)
     task = task or infer_task_of(frame[column])
-    features, used, unused = _feature_columns(frame.drop(columns=[column]))
-    keep, dropped = _drop_missing(frame[[column, *used]], features)
-    y, class_names = _encode_target(frame[column][keep], column, task)
+    encodings, unused = _feature_columns(frame.drop(columns=[column]))
+    keep, dropped = _drop_unusable(frame[[column, *encodings]])
+    rows = frame[keep]
+    y, class_names = _encode_target(rows[column], column, task)
     return build_dataset(
         name or "uploaded CSV",
         task,
-        features.to_numpy(dtype=np.float64)[keep],
+        _encode_features(rows, encodings),
         y,
         train_fraction=train_fraction,
         seed=seed,
         standardize=standardize,
-        feature_names=list(features.columns),
+        feature_names=_input_names(encodings),
         class_names=class_names,
         notes=notes + picked + unused + dropped,
         scale_target=task == "regression",

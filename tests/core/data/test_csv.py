@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from core.config import DataConfig
+from core.config import MAX_CSV_ROWS, DataConfig
 from core.data import DataError, csv_columns, infer_task, load_dataset
 from core.data import csv_upload as cu
 
@@ -20,6 +20,16 @@ def npz_bytes() -> bytes:
 
 def rows(n: int, header: str = "a,b,y", row: str = "1,2,0") -> bytes:
     return (header + "\n" + (row + "\n") * n).encode()
+
+
+def text_columns(n_columns: int, n_rows: int) -> bytes:
+    """n_columns text columns of 20 categories each, then a 0/1 target y."""
+    header = ",".join(f"t{c}" for c in range(n_columns)) + ",y"
+    lines = [
+        ",".join(chr(97 + (r + c) % 20) for c in range(n_columns)) + f",{r % 2}"
+        for r in range(n_rows)
+    ]
+    return (header + "\n" + "\n".join(lines) + "\n").encode()
 
 
 GOOD = b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n"
@@ -40,13 +50,27 @@ MALFORMED = [
     ("space separated", b"a b y\n1 2 0\n3 4 1\n", {}, "spaces are not"),
     ("ragged rows", b"a,b,y\n1,2,0\n3,4,1,9\n", {}, "Expected 3 fields in line 3, saw 4"),
     ("too large", b"a,b,y\n" + b"1,2,0\n" * 900_000, {}, "the limit is 5 MB"),
-    ("too many rows", rows(cu.MAX_ROWS + 1), {}, "more than 20,000 data rows"),
+    ("too many rows", rows(MAX_CSV_ROWS + 1), {}, "more than 20,000 data rows"),
     (
         "too many columns",
         rows(3, ",".join(f"c{i}" for i in range(201)), ",".join(["1"] * 201)),
         {},
         "201 columns; the limit is 200",
     ),
+    # Wide files are refused before pandas parses them (it renames duplicates in quadratic time)
+    ("40,000 duplicated names", b"abc," * 39_999 + b"abc\n1,2\n", {}, "40,000 columns; the"),
+    ("1,000,000 fields in one line", b"abc," * 999_999 + b"abc", {}, "1,000,000 columns; the"),
+    (
+        "a data row of 1,000,000 fields",
+        b"a,b,y\n" + b"1," * 999_999 + b"1\n1,2,0\n",
+        {},
+        "Line 2 has 1,000,000 fields; the limit is 200 columns",
+    ),
+    ("unclosed quote", b'a,b,y\n"' + b"x,1,0\n" * 100_000, {}, "EOF inside string"),
+    ("duplicated target name", b"y,b,y\n1,2,0\n3,4,1\n", {}, "more than once: 'y' (2 times)"),
+    ("duplicated names", b"a,a,b,b,b,y\n1,2,3,4,5,0\n", {}, "'a' (2 times), 'b' (3 times)"),
+    ("duplicated after spaces", b"a, a,y\n1,2,0\n3,4,1\n", {}, "more than once: 'a'"),
+    ("one-hot too wide", text_columns(26, 40), {}, "One-hot encoding gives 520 inputs"),
     ("target not found", GOOD, {"target": "price"}, "Target column 'price' not found"),
     ("single class", b"a,y\n1,k\n2,k\n3,k\n", {}, "single class ('k')"),
     (
@@ -75,6 +99,12 @@ MALFORMED = [
     ),
     ("mostly missing", b"a,b,y\n1,,0\n2,,1\n3,,0\n4,5,1\n", {}, "3 of 4 rows have missing"),
     (
+        "infinite target",
+        b"a,y\n1,inf\n2,-inf\n3,inf\n4,1\n",
+        {},
+        "3 of 4 rows have infinite values (most in column 'y': 3)",
+    ),
+    (
         "no usable features",
         ("id,y\n" + "".join(f"n{i},{i % 2}\n" for i in range(30))).encode(),
         {},
@@ -84,6 +114,7 @@ MALFORMED = [
 ]
 
 
+@pytest.mark.timeout(10)  # a guard against hours; speed: tests/benchmarks/csv_hostile.py
 @pytest.mark.parametrize(
     ("data", "kwargs", "message"), [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED]
 )
@@ -172,6 +203,25 @@ def test_missing_values_dropped_with_a_note():
     assert any("Dropped 3 of 9 rows" in n and "'a'" in n for n in ds.notes)
 
 
+def test_infinite_targets_dropped_with_a_note_and_task_inferred_from_the_rest():
+    lines = "".join(f"{i},{i % 2}\n" for i in range(40))
+    data = ("a,y\n" + lines + "40,inf\n41,-inf\n").encode()
+    assert infer_task(data, "y") == "binary"
+    ds = cu.load_csv(data, "y")
+    assert ds.task == "binary" and len(ds.y_train) + len(ds.y_test) == 40
+    assert any("Dropped 2 of 42 rows with infinite values" in n and "'y'" in n for n in ds.notes)
+
+
+def test_infinite_regression_target_never_reaches_the_scaling():
+    lines = "".join(f"{i},{i * 0.37:.2f}\n" for i in range(30))
+    data = ("a,price\n" + lines + "30,inf\n31,-inf\n").encode()
+    for seed in range(5):  # the infinities land in the training split for some seeds
+        ds = cu.load_csv(data, "price", seed=seed)
+        assert ds.task == "regression" and len(ds.y_train) + len(ds.y_test) == 30
+        assert np.isfinite(ds.y_train).all() and np.isfinite(ds.y_test).all()
+        np.testing.assert_allclose([ds.y_train.mean(), ds.y_train.std()], [0, 1], atol=1e-12)
+
+
 def test_missing_values_in_unused_columns_do_not_drop_rows():
     ids = "".join(f"n{i},{i},{i % 2}\n" if i % 3 else f",{i},{i % 2}\n" for i in range(45))
     ds = cu.load_csv(("name,a,y\n" + ids).encode(), "y")
@@ -189,6 +239,30 @@ def test_names_are_plain_text_and_cells_are_never_evaluated():
     ds = cu.load_csv(data, "y")
     assert ds.feature_names[0] == evil
     assert any("__import__" in name for name in ds.feature_names)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "bare CR (old Mac)"])
+def test_line_endings(end):
+    data = end.join(["a,b,y", "1,2,0", "3,4,1", "5,6,0", "7,8,1", ""]).encode()
+    assert csv_columns(data) == ["a", "b", "y"]
+    ds = cu.load_csv(data, "y", standardize=False)
+    assert ds.task == "binary"
+    assert sorted(np.concatenate([ds.X_train, ds.X_test])[:, 0]) == [1, 3, 5, 7]
+
+
+@pytest.mark.timeout(10)
+def test_width_counts_fields_not_quoted_delimiters():
+    """A quoted text with 300 commas (and a line break) is one field, not 301."""
+    many = '"' + "x," * 150 + "\n" + "y," * 150 + '"'
+    lines = "".join(f"{i},{many if i % 2 else 'short'},{i % 2}\n" for i in range(20))
+    ds = cu.load_csv(("a,text,y\n" + lines).encode(), "y")
+    assert ds.feature_names == ["a", "text=short", "text=" + many.strip('"')]
+
+
+@pytest.mark.timeout(10)
+def test_a_long_header_name_of_digits_is_checked_in_linear_time():
+    name = "1" * 60_000 + "x"
+    assert csv_columns((name + ",y\n1,0\n2,1\n").encode()) == [name, "y"]
 
 
 def test_header_of_numbers_is_read_as_data():
