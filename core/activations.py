@@ -149,27 +149,83 @@ def _gelu(c):
     return f, df
 
 
-_FACTORIES = {
-    "linear": _linear,
-    "sigmoid": _sigmoid,
-    "tanh": _tanh,
-    "relu": _relu,
-    "leaky_relu": _leaky_relu,
-    "elu": _elu,
-    "softplus": _softplus,
-    "swish": _swish,
-    "gelu": _gelu,
-}
-ELEMENTWISE = tuple(_FACTORIES)  # every activation except prelu (which has parameters)
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class ActivationInfo:
+    """Everything the playground knows about one activation: its one home.
+
+    `family` drives the diagnostics (saturating units can saturate, ReLU-like units can die),
+    `init` is what the "auto" initializer picks, `bounds` is the output range.
+    """
+
+    name: str
+    formula: str  # y = f(x)
+    derivative: str  # dy/dx
+    family: str  # one of FAMILIES
+    bounds: tuple[float, float]  # output range; ±inf where unbounded
+    init: str  # recommended initializer
+    rules: Callable[[_Consts], tuple] | None  # constants -> (f, df[, grad]); None: has parameters
+
+    @property
+    def saturates(self) -> bool:
+        return self.family == "saturating"
+
+    @property
+    def can_die(self) -> bool:
+        """ReLU-like: slope 1 right of 0, weaker (or zero) left; a unit that never fires in a
+        batch counts as dead."""
+        return self.family == "relu_like"
+
+    @property
+    def finite_bounds(self) -> tuple[float, float] | None:
+        return self.bounds if all(map(math.isfinite, self.bounds)) else None
+
+
+FAMILIES = ("linear", "saturating", "relu_like", "smooth")
+_XAVIER, _HE = "xavier_uniform", "he_normal"
+REGISTRY: dict[str, ActivationInfo] = {
+    a.name: a
+    for a in (
+        ActivationInfo("linear", "x", "1", "linear", (-INF, INF), _XAVIER, _linear),
+        ActivationInfo("sigmoid", "1/(1+e^-x)", "y(1-y)", "saturating", (0.0, 1.0), _XAVIER,
+                       _sigmoid),
+        ActivationInfo("tanh", "tanh x", "1-y^2", "saturating", (-1.0, 1.0), _XAVIER, _tanh),
+        ActivationInfo("relu", "max(x, 0)", "[x > 0]", "relu_like", (0.0, INF), _HE, _relu),
+        ActivationInfo("leaky_relu", "max(x, a x)", "1 if x > 0 else a", "relu_like",
+                       (-INF, INF), _HE, _leaky_relu),
+        ActivationInfo("prelu", "max(x, 0) + a min(x, 0), a learned", "1 if x > 0 else a",
+                       "relu_like", (-INF, INF), _HE, None),
+        ActivationInfo("elu", "x if x > 0 else alpha(e^x - 1)", "1 if x > 0 else y + alpha",
+                       "relu_like", (-INF, INF), _HE, _elu),
+        ActivationInfo("softplus", "log(1 + e^x)", "sigmoid(x)", "smooth", (0.0, INF), _XAVIER,
+                       _softplus),
+        ActivationInfo("swish", "x sigmoid(x)", "s(1 + x(1 - s)), s = sigmoid(x)", "smooth",
+                       (-0.2785, INF), _HE, _swish),
+        ActivationInfo("gelu", "x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))",
+                       "see _gelu", "smooth", (-0.1701, INF), _HE, _gelu),
+    )
+}  # fmt: skip
+NAMES = tuple(REGISTRY)
+ELEMENTWISE = tuple(n for n, a in REGISTRY.items() if a.rules)  # prelu has parameters: a layer
+
+
+def info(name: str) -> ActivationInfo:
+    """The registry entry of `name` (ValueError naming the choices if there is none)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown activation {name!r}; expected one of {list(REGISTRY)}")
+    return REGISTRY[name]
 
 
 def make_activation(
     name: str, dtype=np.float64, leaky_slope: float = 0.01, elu_alpha: float = 1.0
 ) -> Activation:
     """The activation `name` with its constants in `dtype`."""
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown activation {name!r}; expected one of {list(_FACTORIES)}")
-    return Activation(name, *_FACTORIES[name](_Consts(dtype, leaky_slope, elu_alpha)))
+    rules = info(name).rules
+    if rules is None:
+        raise ValueError(f"{name!r} has parameters: it is a layer (core.layers), not a function")
+    return Activation(name, *rules(_Consts(dtype, leaky_slope, elu_alpha)))
 
 
 def sigmoid_for(dtype) -> Callable[[Array], Array]:

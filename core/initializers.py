@@ -9,7 +9,8 @@
     he_uniform       W ~ U(±√(6/fan_in))                   (He et al.)
     he_normal        W ~ N(0, 2/fan_in)
     lecun            W ~ N(0, 1/fan_in)                    (LeCun normal)
-    auto             He normal for the ReLU family, ELU, swish and GELU; Xavier uniform otherwise.
+    auto             the activation's recommended initializer (core.activations.REGISTRY):
+                     He normal for the ReLU family, swish and GELU, Xavier uniform otherwise.
 
 Draws are made in float64 and then cast, so one seed gives the same network in either dtype.
 """
@@ -20,14 +21,17 @@ import math
 
 import numpy as np
 
-HE_ACTIVATIONS = frozenset({"relu", "leaky_relu", "prelu", "elu", "swish", "gelu"})
+from core.activations import REGISTRY
+
+OUTPUT_DEFAULT = "xavier_uniform"  # for output activations that are no hidden choice (softmax)
 
 
 def resolve(name: str, activation: str) -> str:
     """The concrete initializer behind `name` ("auto" depends on the layer's activation)."""
     if name != "auto":
         return name
-    return "he_normal" if activation in HE_ACTIVATIONS else "xavier_uniform"
+    entry = REGISTRY.get(activation)
+    return entry.init if entry else OUTPUT_DEFAULT
 
 
 def _uniform(limit: float):
