@@ -144,7 +144,9 @@ def _check_width(text: str, delimiter: str) -> None:
     start of a field, "" inside) are removed first, so their delimiters and line breaks do not
     count."""
     d = re.escape(delimiter)
-    unquoted = re.sub(rf'(?m)(?:^|(?<={d})) *"(?:[^"]|"")*+"', "", text)
+    field_start = rf"(?<![^{d}\n])"  # at the start of a line or after a delimiter
+    quoted = rf'{field_start} *"[^"]*+(?:""[^"]*+)*+"'
+    unquoted = re.sub(quoted, "", text) if '"' in text else text
     wide = re.search(rf"(?m)^(?:[^{d}\n]*+{d}){{{MAX_CSV_COLUMNS}}}", unquoted)
     if wide is None:
         return

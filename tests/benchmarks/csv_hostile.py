@@ -21,7 +21,8 @@ import time
 
 def _numbers_table(columns: int, rows: int) -> bytes:
     header = ",".join(f"c{i}" for i in range(columns))
-    return (header + "\n" + (",".join(["1.5"] * columns) + "\n") * rows).encode()
+    lines = (",".join(f"{(r + c) % 10}.5" for c in range(columns)) for r in range(rows))
+    return (header + "\n" + "\n".join(lines) + "\n").encode()
 
 
 def _text_table(columns: int, rows: int) -> bytes:
@@ -41,7 +42,8 @@ CASES = {
     "one data row of 1,000,000 fields (2 MB)": lambda: b"a,b,y\n" + b"1," * 999_999 + b"1\n",
     "1,200,000 rows (4.8 MB)": lambda: b"a,y\n" + b"1,0\n" * 1_200_000,
     "one 4.9 MB field, no newline at the end": lambda: b"a,b\n" + b"7" * 4_900_000,
-    "a 4.9 MB header name of digits": lambda: b"1" * 4_900_000 + b"x,b\n1,2\n3,4\n",
+    "a 60,000-digit header name": lambda: b"1" * 60_000 + b"x,b\n1,2\n3,4\n",
+    "quoted fields, 400,000 rows (4.8 MB)": lambda: b"a,b,y\n" + b'"x,y",1,0\n' * 400_000,
     "unclosed quote to the end (4.8 MB)": lambda: b'a,b,y\n"' + b"x,1,0\n" * 800_000,
     "200 numeric columns x 6,000 rows (4.8 MB, valid)": lambda: _numbers_table(200, 6_000),
     "200 text columns x 12,000 rows (4.8 MB, one-hot too wide)": lambda: _text_table(200, 12_000),

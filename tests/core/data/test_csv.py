@@ -66,6 +66,12 @@ MALFORMED = [
         {},
         "Line 2 has 1,000,000 fields; the limit is 200 columns",
     ),
+    (
+        "a quote inside a field hides no delimiter",
+        b'a,b,y\nx "' + b",1" * 999_999 + b'"\n',
+        {},
+        "Line 2 has 1,000,000 fields",
+    ),
     ("unclosed quote", b'a,b,y\n"' + b"x,1,0\n" * 100_000, {}, "EOF inside string"),
     ("duplicated target name", b"y,b,y\n1,2,0\n3,4,1\n", {}, "more than once: 'y' (2 times)"),
     ("duplicated names", b"a,a,b,b,b,y\n1,2,3,4,5,0\n", {}, "'a' (2 times), 'b' (3 times)"),
