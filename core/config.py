@@ -13,6 +13,13 @@ import math
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, get_type_hints
 
+from core.optimizers import (
+    DEFAULT_OPTIMIZER,
+    HYPERPARAMETERS,
+    OPTIMIZER_CLASSES,
+    optimizer_defaults,
+)
+
 # --- limits that keep a shared server safe -------------------------------------------------
 MAX_HIDDEN_LAYERS = 16
 MAX_UNITS = 256
@@ -58,7 +65,7 @@ INITS = (
     "he_normal",
     "lecun",
 )
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)  # each with its settings and defaults: core.optimizers
 SCHEDULES = ("constant", "step", "exponential", "plateau")
 MONITORS = ("val_loss", "val_accuracy")
 DTYPES = ("float32", "float64")
@@ -129,16 +136,29 @@ class NetworkConfig:
     frozen: list[int] = field(default_factory=list, metadata={"length": (0, MAX_HIDDEN_LAYERS + 1)})
 
 
+def _hyperparameter(name: str) -> Any:
+    """A field for optimizer setting `name`: baseline value and range from the registry."""
+    h = HYPERPARAMETERS[name]
+    return field(default=h.baseline, metadata=_range(h.low, h.high))
+
+
 @dataclass
 class OptimizerConfig:
-    name: str = field(default="sgd", metadata=_choices(OPTIMIZERS))
-    learning_rate: float = field(default=0.03, metadata=_range(1e-6, 10.0))
-    momentum: float = field(default=0.9, metadata=_range(0.0, 0.999))
-    beta1: float = field(default=0.9, metadata=_range(0.0, 0.999))
-    beta2: float = field(default=0.999, metadata=_range(0.0, 0.99999))
-    rho: float = field(default=0.9, metadata=_range(0.0, 0.9999))  # RMSprop / Adadelta decay
-    eps: float = field(default=1e-8, metadata=_range(1e-12, 1e-2))
-    weight_decay: float = field(default=0.01, metadata=_range(0.0, 1.0))  # AdamW, decoupled
+    """The optimizer and every setting any of them reads (each reads its own: core.optimizers)."""
+
+    name: str = field(default=DEFAULT_OPTIMIZER, metadata=_choices(OPTIMIZERS))
+    learning_rate: float = _hyperparameter("learning_rate")
+    momentum: float = _hyperparameter("momentum")
+    beta1: float = _hyperparameter("beta1")
+    beta2: float = _hyperparameter("beta2")
+    rho: float = _hyperparameter("rho")
+    eps: float = _hyperparameter("eps")
+    weight_decay: float = _hyperparameter("weight_decay")
+
+    @classmethod
+    def picked(cls, name: str) -> OptimizerConfig:
+        """Optimizer `name` with its own defaults, as when a user picks it."""
+        return cls(name=name, **optimizer_defaults(name))
 
 
 @dataclass

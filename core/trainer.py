@@ -44,7 +44,7 @@ from core.data.dataset import Dataset
 from core.early_stopping import EarlyStopping
 from core.history import LAYER_SERIES, History
 from core.network import Network
-from core.optimizers import make_optimizer
+from core.optimizers import HYPERPARAMETERS, make_optimizer
 from core.schedules import Schedule
 from core.serialization import transfer_state
 from core.telemetry import (
@@ -759,8 +759,11 @@ class Trainer:
 
     def set_learning_rate(self, lr: float) -> None:
         """New base learning rate from now on; weights, optimizer state and step count stay."""
-        if not (isinstance(lr, int | float) and 1e-6 <= lr <= 10.0):
-            raise ConfigError("training.optimizer.learning_rate", lr, "a number from 1e-06 to 10")
+        rate = HYPERPARAMETERS["learning_rate"]
+        if not (isinstance(lr, int | float) and rate.low <= lr <= rate.high):
+            raise ConfigError(
+                "training.optimizer.learning_rate", lr, f"a number from {rate.low} to {rate.high}"
+            )
         self.base_lr = float(lr)
         self.schedule.restart(self.step_count)
         self.lr = self.schedule.lr(self.base_lr, self.step_count)

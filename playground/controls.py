@@ -8,6 +8,12 @@ import streamlit as st
 
 from core import config as C
 from core.early_stopping import MONITOR_LABELS
+from core.optimizers import (
+    HYPERPARAMETERS,
+    OPTIMIZER_CLASSES,
+    describe_defaults,
+    optimizer_defaults,
+)
 from playground import widget_state as W
 from playground.presets import preset_names, preset_title
 
@@ -52,16 +58,6 @@ HEAD_LABELS = {
 }
 LEARNING_RATES = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-OPTIMIZER_PARAMS = {
-    "sgd": (),
-    "momentum": ("momentum",),
-    "nesterov": ("momentum",),
-    "adagrad": ("eps",),
-    "adadelta": ("rho", "eps"),
-    "rmsprop": ("rho", "eps"),
-    "adam": ("beta1", "beta2", "eps"),
-    "adamw": ("beta1", "beta2", "eps", "weight_decay"),
-}
 GENERATED = C.DATASETS_2D_CLASSIFICATION + C.DATASETS_2D_MULTICLASS + C.DATASETS_2D_REGRESSION
 GENERATED += C.DATASETS_1D
 TWO_D = C.DATASETS_2D_CLASSIFICATION + C.DATASETS_2D_MULTICLASS + C.DATASETS_2D_REGRESSION
@@ -172,13 +168,7 @@ def _render_layer(i: int) -> None:
 
 
 def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
-    opt = config.training.optimizer
-    st.selectbox("Optimizer", C.OPTIMIZERS, key=W.key("training.optimizer.name"))
-    _rate_slider(
-        "Learning rate", LEARNING_RATES, opt.learning_rate, "training.optimizer.learning_rate"
-    )
-    for name in OPTIMIZER_PARAMS[opt.name]:
-        st.number_input(name, format="%g", key=W.key(f"training.optimizer.{name}"))
+    _render_optimizer(config.training.optimizer)
     st.slider(
         "Batch size", 1, max(1, min(n_train, C.MAX_BATCH_SIZE)), key=W.key("training.batch_size")
     )
@@ -194,6 +184,33 @@ def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
         "Max-norm", 0.0, 100.0, format="%g", key=W.key("training.regularization.max_norm")
     )
     _render_early_stopping(config)
+
+
+def _render_optimizer(opt: C.OptimizerConfig) -> None:
+    """The optimizer, a caption with its defaults, then the settings it reads (registry order)."""
+    st.selectbox(
+        "Optimizer",
+        C.OPTIMIZERS,
+        key=W.key("training.optimizer.name"),
+        format_func=lambda name: OPTIMIZER_CLASSES[name].label,
+        on_change=_start_from_optimizer_defaults,
+        help="Picking an optimizer resets its settings to its own defaults.",
+    )
+    st.caption(describe_defaults(opt.name))
+    rate = HYPERPARAMETERS["learning_rate"]
+    _rate_slider(rate.label, LEARNING_RATES, opt.learning_rate, "training.optimizer.learning_rate")
+    for name in optimizer_defaults(opt.name):
+        if name != "learning_rate":
+            h = HYPERPARAMETERS[name]
+            path = f"training.optimizer.{name}"
+            st.number_input(h.label, h.low, h.high, format="%g", key=W.key(path), help=h.help)
+
+
+def _start_from_optimizer_defaults() -> None:
+    """Widget callback: the newly picked optimizer starts from its own defaults."""
+    name = st.session_state[W.key("training.optimizer.name")]
+    for setting, value in optimizer_defaults(name).items():
+        st.session_state[W.key(f"training.optimizer.{setting}")] = value
 
 
 def _rate_slider(label: str, options: tuple, value: float, path: str) -> None:

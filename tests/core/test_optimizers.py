@@ -3,13 +3,23 @@
 Shared setup: p0 = [1, -2], gradients g1 = [0.5, -1], g2 = [0.25, 0.5], g3 = [-1, 2], lr = 0.1.
 """
 
+from dataclasses import fields
 from math import sqrt
 
 import numpy as np
 import pytest
 
-from core.config import OPTIMIZERS, OptimizerConfig
-from core.optimizers import make_optimizer
+from core.config import OPTIMIZERS, OptimizerConfig, PlaygroundConfig, from_dict, to_dict
+from core.data import load_dataset
+from core.optimizers import (
+    DEFAULT_OPTIMIZER,
+    HYPERPARAMETERS,
+    OPTIMIZER_CLASSES,
+    describe_defaults,
+    make_optimizer,
+    optimizer_defaults,
+)
+from core.trainer import Trainer
 
 P0 = [1.0, -2.0]
 GRADS = [[0.5, -1.0], [0.25, 0.5], [-1.0, 2.0]]
@@ -191,3 +201,97 @@ def test_unknown_optimizer_is_a_clear_error():
     cfg.name = "lbfgs"
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
         make_optimizer(cfg)
+
+
+# --- the registry: each optimizer carries its settings and defaults; the config derives from it --
+
+
+class ReadRecorder:
+    """An OptimizerConfig stand-in that records which settings an optimizer reads."""
+
+    def __init__(self, cfg: OptimizerConfig):
+        self._cfg, self.read = cfg, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._cfg, name)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_registry_entry_is_complete_and_lists_what_the_optimizer_reads(name):
+    cls = OPTIMIZER_CLASSES[name]
+    assert cls.name == name and cls.label and cls.source
+    assert next(iter(cls.defaults)) == "learning_rate"
+    for setting, value in cls.defaults.items():
+        h = HYPERPARAMETERS[setting]
+        assert h.low <= value <= h.high, setting
+    recorder = ReadRecorder(OptimizerConfig.picked(name))
+    opt = make_optimizer(OptimizerConfig(name=name))
+    opt.cfg = recorder
+    p, g = np.ones((2, 2)), np.full((2, 2), 0.5)
+    for _ in range(3):
+        opt.step({"0.W": p}, {"0.W": g}, 0.1, ["0.W"])
+    assert recorder.read == set(cls.defaults) - {"learning_rate"}  # the rate comes with step()
+    caption = describe_defaults(name)
+    assert cls.label in caption and all(f"{v:g}" in caption for v in cls.defaults.values())
+
+
+def test_the_config_derives_its_optimizer_fields_from_the_registry():
+    assert tuple(OPTIMIZER_CLASSES) == OPTIMIZERS
+    settings = {f.name: f for f in fields(OptimizerConfig) if f.name != "name"}
+    assert set(settings) == set(HYPERPARAMETERS)
+    for name, f in settings.items():
+        h = HYPERPARAMETERS[name]
+        assert f.default == h.baseline and f.metadata["range"] == (h.low, h.high), name
+        assert h.low <= h.baseline <= h.high, name
+    # the default config is the default optimizer as picked: nothing changes until a pick
+    assert OptimizerConfig() == OptimizerConfig.picked(DEFAULT_OPTIMIZER)
+    for name in OPTIMIZERS:
+        cfg = OptimizerConfig.picked(name)
+        assert from_dict(OptimizerConfig, to_dict(cfg)) == cfg  # valid and round-trips
+
+
+def test_adadelta_starts_from_pytorch_defaults():
+    """Adadelta used to inherit the shared rate 0.03 and eps 1e-8 and barely learned."""
+    assert optimizer_defaults("adadelta") == {"learning_rate": 1.0, "rho": 0.9, "eps": 1e-6}
+    assert optimizer_defaults("rmsprop") == {"learning_rate": 0.01, "rho": 0.99, "eps": 1e-8}
+
+
+CIRCLE_STEPS, CIRCLE_WINDOW, SEEDS = 2_000, 1_000, range(5)
+
+
+def circle_accuracy(opt: OptimizerConfig, seed: int, dtype: str = "float32") -> float:
+    """Median validation accuracy over steps 1,000-2,000 (every 250) on the playground's circle
+    with its default 2-4-2-1 tanh net and batch 10; data and weights seeded by `seed`."""
+    cfg = PlaygroundConfig()
+    cfg.data.seed = cfg.training.seed = seed
+    cfg.network.dtype = dtype
+    cfg.training.optimizer = opt
+    tr = Trainer(cfg, load_dataset(cfg.data))
+    accuracies = []
+    while tr.step_count < CIRCLE_STEPS and not tr.stopped:
+        tr.run(seconds=600, max_steps=250)
+        if tr.step_count >= CIRCLE_WINDOW:
+            accuracies.append(tr.evaluate()["val_accuracy"])
+    return float(np.median(accuracies)) if accuracies else 0.0
+
+
+def holds_over_seeds(values: list[float], passes) -> bool:
+    """The issue's rule: the median over seeds holds it and at least 4 of 5 seeds do."""
+    return passes(float(np.median(values))) and sum(map(passes, values)) >= 4
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_learns_the_circle_from_its_defaults(name):
+    """Measured: medians 0.976-1.0 per optimizer, worst seed 0.92 (float32 = float64)."""
+    dtypes = ("float32", "float64") if name == "adadelta" else ("float32",)
+    for dtype in dtypes:
+        acc = [circle_accuracy(OptimizerConfig.picked(name), seed, dtype) for seed in SEEDS]
+        assert holds_over_seeds(acc, lambda a: a > 0.85), (dtype, acc)
+
+
+def test_adadelta_with_the_shared_rate_barely_learns():
+    """Why the defaults matter: lr 0.03 and eps 1e-8 gave 0.50-0.57 over the same seeds."""
+    opt = OptimizerConfig(name="adadelta", learning_rate=0.03, rho=0.9, eps=1e-8)
+    acc = [circle_accuracy(opt, seed) for seed in SEEDS]
+    assert holds_over_seeds(acc, lambda a: a < 0.7), acc

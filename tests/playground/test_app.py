@@ -388,3 +388,38 @@ def test_transfer_learning_reports_per_layer_in_the_new_networks_names():
     )
     assert "output: starts fresh" in text
     assert steps(at) == 0  # a new network seeded with the saved layers
+
+
+def test_picking_an_optimizer_starts_it_from_its_own_defaults():
+    """Adadelta used to keep the shared learning rate 0.03 and eps 1e-8 (and barely learned)."""
+    from core.optimizers import describe_defaults
+
+    def optimizer_widget(setting: str):
+        return at.session_state[W.key(f"training.optimizer.{setting}")]
+
+    at = open_app()
+    name_box = at.selectbox(key=W.key("training.optimizer.name"))
+    name_box.set_value("adadelta").run()
+    assert not at.exception
+    opt = session(at).config.training.optimizer
+    assert (opt.name, opt.learning_rate, opt.rho, opt.eps) == ("adadelta", 1.0, 0.9, 1e-6)
+    assert (optimizer_widget("learning_rate"), optimizer_widget("eps")) == (1.0, 1e-6)
+    assert describe_defaults("adadelta") in " ".join(str(c.value) for c in at.caption)
+    assert {n.label for n in at.number_input} >= {"ρ", "ε"}
+    at.select_slider(key=W.key("training.optimizer.learning_rate")).set_value(0.3).run()
+    assert session(at).config.training.optimizer.learning_rate == 0.3  # the user's own choice
+    at.selectbox(key=W.key("training.optimizer.name")).set_value("adam").run()
+    opt = session(at).config.training.optimizer
+    assert (opt.name, opt.learning_rate, opt.beta1, opt.beta2, opt.eps) == (
+        "adam",
+        0.01,
+        0.9,
+        0.999,
+        1e-8,
+    )
+
+
+def test_a_link_keeps_its_own_optimizer_settings():
+    at = open_app({"training.optimizer.name": "adam", "training.optimizer.learning_rate": "0.003"})
+    opt = session(at).config.training.optimizer
+    assert (opt.name, opt.learning_rate) == ("adam", 0.003)
