@@ -43,13 +43,14 @@ def _escape(text: str) -> str:
 def render_notices(session: PlaygroundSession) -> None:
     """Each message with a close button: it stays until dismissed or replaced by its kind."""
     for notice in list(session.notices):
-        text, close = st.columns([40, 1], vertical_alignment="center")
+        text, close = st.columns([14, 1], vertical_alignment="center")
         with text:
             NOTICE_STYLE.get(notice.level, st.info)(_escape(notice.text))
         close.button(
             "✕",
             key=f"dismiss_notice_{notice.id}",
             help="Dismiss this message",
+            type="tertiary",
             on_click=session.dismiss,
             args=(notice.id,),
         )

@@ -156,3 +156,40 @@ def test_binary_junk_upload_gets_a_message_and_the_session_goes_on(page, app_url
     click(page, "Step")
     wait_until(lambda: steps(page) == 1)
     screenshot(page, "09_junk_upload")
+
+
+def _notice(page, text: str):
+    return page.locator('[data-testid="stAlert"]').filter(has_text=text)
+
+
+def test_a_link_notice_stays_across_a_click_until_closed(page, app_url):
+    open_app(page, app_url, "?training.optimizer.learning_rate=banana")
+    wait_until(lambda: _notice(page, "learning_rate").count() == 1)
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    wait_idle(page)
+    time.sleep(0.5)
+    assert _notice(page, "learning_rate").count() == 1  # it vanished at this click before
+    screenshot(page, "10_notice_after_a_click", full_page=False)
+    page.get_by_role("button", name="✕", exact=True).first.click()
+    wait_until(lambda: _notice(page, "learning_rate").count() == 0)
+    assert exception_boxes(page) == 0
+
+
+def test_a_refused_upload_empties_the_uploader_and_says_the_old_data_stays(page, app_url, tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(201)) + "\n" + ",".join(["1"] * 201) + "\n")
+    open_app(page, app_url)
+    _upload_csv(page, wide)
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="CSV")
+    wait_until(lambda: uploader.get_by_text("wide.csv").count() == 0)
+    message = _notice(page, "cannot be used")
+    wait_until(lambda: message.count() == 1)
+    assert "Training goes on with the current data (circle)" in message.inner_text()
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    wait_idle(page)
+    time.sleep(0.5)
+    assert message.count() == 1 and uploader.get_by_text("wide.csv").count() == 0
+    assert exception_boxes(page) == 0
+    screenshot(page, "11_refused_upload")
