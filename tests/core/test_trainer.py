@@ -214,18 +214,19 @@ def test_frozen_blocks_get_no_updates():
     assert set(tr.optimizer.state) <= {"1.W", "1.b"}
 
 
-def test_l2_shrinks_weights_and_l1_zeroes_them():
+@pytest.mark.parametrize("seed", range(5))  # data and weights; measured ratios ~0.55 and ~0.72
+def test_l2_shrinks_weights_and_l1_zeroes_them(seed):
     def weight_norm(tr):
         return sum(np.linalg.norm(tr.network.params[b.weight_key]) for b in tr.network.blocks)
 
     runs = {}
     for name, reg in {"none": {}, "l2": {"l2": 0.05}, "l1": {"l1": 0.01}}.items():
-        tr = Trainer(config(lr=0.1), blobs())
+        tr = Trainer(config(lr=0.1, seed=seed), blobs(seed=seed))
         tr.set_regularization(**reg)
         tr.run(seconds=60, max_steps=300)
         runs[name] = tr
     assert weight_norm(runs["l2"]) < 0.8 * weight_norm(runs["none"])
-    assert weight_norm(runs["l1"]) < weight_norm(runs["none"])
+    assert weight_norm(runs["l1"]) < 0.9 * weight_norm(runs["none"])
     assert runs["l2"].history.events[0]["kind"] == "regularization"
 
 
@@ -342,8 +343,10 @@ def test_dead_relu_fraction():
     assert s.dead_frac >= 5 / 16
 
 
-def test_vanishing_gradients_are_visible_in_a_deep_sigmoid_net():
-    tr = Trainer(config(hidden=(8,) * 10, activation="sigmoid", stats_every=1), blobs())
+@pytest.mark.parametrize("seed", range(5))  # measured ratios 1e-7 to 1e-5
+def test_vanishing_gradients_are_visible_in_a_deep_sigmoid_net(seed):
+    cfg = config(hidden=(8,) * 10, activation="sigmoid", stats_every=1, seed=seed)
+    tr = Trainer(cfg, blobs(seed=seed))
     tr.step()
     norms = [s.grad_norm for s in tr.snapshot().layers]
     assert len(norms) == 11
