@@ -1,19 +1,24 @@
 """The whole configuration in the URL's query parameters, and back.
 
-Only values that differ from the defaults are written, under their dotted path
-(`data.dataset=xor`, `training.optimizer.learning_rate=0.1`). Hidden layers are
-one compact parameter: `network.hidden=8:tanh,4:relu:bn:do0.2,3:tanh:maxout2`.
-Reading never raises: a bad or tampered parameter falls back to the default and
-produces a notice that names it.
+Only values that differ from the base (the preset named in the link, else the
+defaults) are written, under their dotted path (`data.dataset=xor`,
+`training.optimizer.learning_rate=0.1`); floats as their shortest exact form
+(`repr`), so every valid config comes back exactly. Hidden layers are one
+compact parameter: `network.hidden=8:tanh,4:relu:bn:do0.2,3:tanh:maxout2`.
+Reading parses each value by its field's declared type and never raises: a bad
+or tampered parameter falls back to the base value and produces a notice that
+names it.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
+from typing import Any, get_type_hints
 
 from core.config import (
+    MAX_HIDDEN_LAYERS,
     ConfigError,
     LayerConfig,
     PlaygroundConfig,
@@ -28,8 +33,10 @@ PRESET_KEY = "preset"
 HIDE_KEY = "hide"
 RESERVED_KEYS = (PRESET_KEY, HIDE_KEY)
 UNWRITTEN_FIELDS = ("title", "notes")  # descriptive text stays out of the URL
-MAX_VALUE_CHARS = 400
+MAX_LAYER_SPEC_CHARS = 60  # the longest: "256:leaky_relu:bn:do1.2345678901234567e-05:maxout8"
+MAX_VALUE_CHARS = MAX_HIDDEN_LAYERS * MAX_LAYER_SPEC_CHARS
 MAX_PARAMS = 80
+DEFAULT_LAYER = LayerConfig()
 HIDEABLE_SECTIONS = ("presets", "data", "network", "training", "charts", "io")
 
 
@@ -49,14 +56,17 @@ def layer_to_spec(layer: LayerConfig) -> str:
     if layer.batch_norm:
         parts.append("bn")
     if layer.dropout:
-        parts.append(f"do{layer.dropout:g}")
+        parts.append(f"do{layer.dropout!r}")
     if layer.kind == "maxout":
         parts.append(f"maxout{layer.maxout_pieces}")
+    elif layer.maxout_pieces != DEFAULT_LAYER.maxout_pieces:  # kept for a switch back to maxout
+        parts.append(f"pieces{layer.maxout_pieces}")
     return ":".join(parts)
 
 
 def spec_to_layer(spec: str) -> dict:
-    """'8:relu:bn:do0.2:maxout3' -> a LayerConfig dict (validated later by from_dict)."""
+    """'8:relu:bn:do0.2:maxout3' (or a dense layer's 'pieces3') -> a LayerConfig dict
+    (validated later by from_dict)."""
     units, *rest = spec.split(":")
     layer: dict = {"units": int(units)}
     for token in rest:
@@ -66,7 +76,9 @@ def spec_to_layer(spec: str) -> dict:
             layer["dropout"] = float(token[2:])
         elif token.startswith("maxout"):
             layer["kind"] = "maxout"
-            layer["maxout_pieces"] = int(token[6:] or 2)
+            layer["maxout_pieces"] = int(token[6:] or DEFAULT_LAYER.maxout_pieces)
+        elif token.startswith("pieces"):
+            layer["maxout_pieces"] = int(token[6:])
         else:
             layer["activation"] = token
     return layer
@@ -85,19 +97,38 @@ def spec_to_hidden(spec: str) -> list[dict]:
 # --- flattening ----------------------------------------------------------------------------
 
 
+def _leaf_types(cls: type = PlaygroundConfig, prefix: str = "") -> dict[str, Any]:
+    """{dotted path: declared type} of every leaf field of the config tree."""
+    types: dict[str, Any] = {}
+    for name, hint in get_type_hints(cls).items():
+        if is_dataclass(hint):
+            types.update(_leaf_types(hint, f"{prefix}{name}."))
+        else:
+            types[f"{prefix}{name}"] = hint
+    return types
+
+
+LEAF_TYPES = _leaf_types()
+FIELD_ORDER = {path: i for i, path in enumerate(LEAF_TYPES)}  # hidden layers before `frozen`
+
+
 def _format(value: object) -> str:
+    """A leaf value as link text; floats as repr, the shortest text that reads back exactly."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value)
     if isinstance(value, list):
-        return ",".join(str(v) for v in value)
+        return ",".join(_format(v) for v in value)
     return str(value)
 
 
-def config_to_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict[str, str]:
-    """Query parameters for `config`: only the fields that differ from the defaults."""
-    default = flatten(to_dict(PlaygroundConfig()))
+def config_to_query(
+    config: PlaygroundConfig, preset: str = "", hide=(), base: PlaygroundConfig | None = None
+) -> dict[str, str]:
+    """Query parameters for `config`: the fields that differ from `base` (the preset's config
+    when `preset` is named, else the defaults)."""
+    default = flatten(to_dict(base or PlaygroundConfig()))
     params: dict[str, str] = {}
     if preset:
         params[PRESET_KEY] = preset
@@ -113,21 +144,21 @@ def config_to_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict
     return params
 
 
-def _parse(template: object, text: str) -> object:
-    """Parse `text` to the type of the default value at the same path."""
-    if isinstance(template, bool):
+def _parse(hint: Any, text: str) -> object:
+    """Parse `text` to the field's declared type (bool, int, float, str or a list of them)."""
+    if hint is bool:
         if text.lower() in ("true", "1", "yes", "on"):
             return True
         if text.lower() in ("false", "0", "no", "off"):
             return False
         raise ValueError("expected true or false")
-    if isinstance(template, int):
+    if hint is int:
         return int(text)
-    if isinstance(template, float):
+    if hint is float:
         return float(text)
-    if isinstance(template, list):
-        items = [t for t in text.split(",") if t]
-        return [int(t) for t in items] if template and isinstance(template[0], int) else items
+    if getattr(hint, "__origin__", None) is list:
+        (item,) = hint.__args__
+        return [_parse(item, t) for t in text.split(",") if t]
     return text
 
 
@@ -138,21 +169,20 @@ def _first(value: object) -> str:
 
 
 def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None = None) -> UrlState:
-    """Read query parameters over `base` (a preset or the defaults); never raises."""
+    """Read query parameters over `base` (a preset or the defaults), in the config's field order
+    (hidden layers before the frozen ones they index); never raises."""
     notices: list[str] = []
     tree = to_dict(base or PlaygroundConfig())
-    leaves = flatten(to_dict(PlaygroundConfig()))
-    leaves[HIDDEN_KEY] = []
     state = UrlState(config=base or PlaygroundConfig())
     if len(params) > MAX_PARAMS:
         notices.append(f"The link has {len(params)} parameters (at most {MAX_PARAMS}): ignored.")
         state.notices = notices
         return state
-    for key, raw in params.items():
+    for key, raw in sorted(params.items(), key=lambda kv: FIELD_ORDER.get(kv[0], -1)):
         text = _first(raw)
         if key in RESERVED_KEYS:
             continue
-        if key not in leaves or key in UNWRITTEN_FIELDS:
+        if key not in LEAF_TYPES or key in UNWRITTEN_FIELDS:
             notices.append(f"Unknown link parameter '{key[:60]}' was ignored.")
             continue
         if len(text) > MAX_VALUE_CHARS:
@@ -160,7 +190,7 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
             continue
         candidate = copy.deepcopy(tree)
         try:
-            value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(leaves[key], text)
+            value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(LEAF_TYPES[key], text)
             set_path(candidate, key, value)
             from_dict(PlaygroundConfig, _relax_head(copy.deepcopy(candidate)))
         except (ConfigError, ValueError, TypeError) as err:
