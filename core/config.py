@@ -68,6 +68,16 @@ INITS = (
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)  # each with its settings and defaults: core.optimizers
 SCHEDULES = ("constant", "step", "exponential", "plateau")
 MONITORS = ("val_loss", "val_accuracy")
+# the chart a lesson is about, drawn first so it is in view without scrolling ("" = none)
+FOCUS_CHARTS = (
+    "",
+    "gradients",
+    "activations",
+    "weights",
+    "update_ratio",
+    "confusion",
+    "first_layer",
+)
 DTYPES = ("float32", "float64")
 
 DATASETS_2D_CLASSIFICATION = ("circle", "xor", "gaussian", "spiral", "moons")
@@ -220,10 +230,12 @@ class DataConfig:
 
 @dataclass
 class PlaygroundConfig:
-    """The whole experiment. `title` and `notes` describe a preset or a saved run (plain text)."""
+    """The whole experiment. `title` and `notes` describe a preset or a saved run (plain text);
+    `focus` names the chart a lesson is about (one of FOCUS_CHARTS)."""
 
     title: str = field(default="", metadata={"max_chars": 120})
     notes: str = field(default="", metadata={"max_chars": 2000})
+    focus: str = field(default="", metadata=_choices(FOCUS_CHARTS))
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)

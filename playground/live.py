@@ -16,6 +16,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from playground import pacing, views
 from playground.session import PlaygroundSession
 
+FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
+
 
 def render_buttons(session: PlaygroundSession) -> None:
     cols = st.columns([1, 1, 1.3, 1, 5])
@@ -77,14 +79,29 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     def every(interval) -> float | None:
         return interval() if running else None
 
+    inspect = st.fragment(run_every=every(pacing.inspect_interval))(_inspect_panel)
+    focus = "charts" not in hidden and _show_focus(session.config.focus)
+    if focus:  # the lesson's key chart first: in view without scrolling
+        inspect(session)
     left, right = st.columns([5, 4], gap="medium")
     with right:
         st.fragment(run_every=every(pacing.fast_interval))(_fast_panel)(session)
         st.fragment(run_every=every(pacing.curve_interval))(_curve_panel)(session)
     with left:
         st.fragment(run_every=every(pacing.network_interval))(_network_panel)(session)
-    if "charts" not in hidden:
-        st.fragment(run_every=every(pacing.inspect_interval))(_inspect_panel)(session)
+    if "charts" not in hidden and not focus:
+        inspect(session)
+
+
+def _show_focus(focus: str) -> bool:
+    """True if the config names a focus chart (an inspection view, e.g. "update_ratio" for
+    "Update ratio"). When the focus changes (a lesson is loaded), that view is selected once;
+    the student may pick another view afterwards."""
+    if st.session_state.get(FOCUS_KEY) != focus:
+        st.session_state[FOCUS_KEY] = focus
+        if focus:
+            st.session_state[views.INSPECT_VIEW_KEY] = focus.replace("_", " ").capitalize()
+    return bool(focus)
 
 
 def _fast_panel(session: PlaygroundSession) -> None:

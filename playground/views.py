@@ -174,6 +174,7 @@ def render_network(session: PlaygroundSession) -> None:
 
 
 INSPECT_VIEWS = ("Gradients", "Activations", "Weights", "Update ratio")
+INSPECT_VIEW_KEY = "inspect_view"
 IMAGE_VIEWS = ("Confusion", "First layer")
 
 
@@ -181,9 +182,9 @@ def render_inspect(session: PlaygroundSession) -> None:
     """One inspection view at a time: each redraw remounts its charts in the browser."""
     st.subheader("Inside the network")
     views = INSPECT_VIEWS + (IMAGE_VIEWS if session.dataset.image_shape is not None else ())
-    if st.session_state.get("inspect_view") not in views:
-        st.session_state["inspect_view"] = views[0]
-    view = st.segmented_control("View", views, key="inspect_view", label_visibility="collapsed")
+    if st.session_state.get(INSPECT_VIEW_KEY) not in views:
+        st.session_state[INSPECT_VIEW_KEY] = views[0]
+    view = st.segmented_control("View", views, key=INSPECT_VIEW_KEY, label_visibility="collapsed")
     _INSPECT[view or views[0]](session, session.trainer.snapshot())
 
 
