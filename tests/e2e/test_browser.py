@@ -193,3 +193,42 @@ def test_a_refused_upload_empties_the_uploader_and_says_the_old_data_stays(page,
     assert message.count() == 1 and uploader.get_by_text("wide.csv").count() == 0
     assert exception_boxes(page) == 0
     screenshot(page, "11_refused_upload")
+
+
+OVERLAPPING_BOXES_JS = """sel => {
+  const boxes = [...document.querySelectorAll(sel)].map(e => e.getBoundingClientRect())
+    .filter(r => r.width > 0);
+  const hit = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+      hit.push([a.left, a.top, b.left, b.top].map(Math.round));
+  }));
+  return [boxes.length, hit];
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)], ids=["laptop", "phone"])
+def test_a_lesson_shows_its_key_chart_without_scrolling(browser, app_url, width, height):
+    """A classroom laptop (and a phone): the deep-sigmoid lesson's gradient chart starts in
+    view, and the 12 column titles of its network diagram do not run into each other."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        open_app(page, app_url, "?preset=vanishing_gradients")
+        click(page, "Step epoch")
+        wait_until(lambda: steps(page) > 0)
+        wait_idle(page)
+        time.sleep(1.0)
+        screenshot(page, f"12_lesson_focus_{width}x{height}", full_page=False)
+        scrolled = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop")
+        chart = page.locator(".st-key-gradients_chart .js-plotly-plot").bounding_box()
+        assert scrolled == 0 and 0 <= chart["y"] < height - 100, chart
+        if width >= 1000:  # on a laptop the whole chart is in view
+            assert chart["y"] + chart["height"] <= height, chart
+        count, overlaps = page.evaluate(OVERLAPPING_BOXES_JS, ".st-key-network_chart g.annotation")
+        assert count >= 12 and overlaps == [], (count, overlaps)
+        assert exception_boxes(page) == 0 and errors == []
+    finally:
+        context.close()
