@@ -22,10 +22,11 @@ from playground import widget_state as W  # noqa: E402
 from playground.data_source import load_for  # noqa: E402
 from playground.presets import load_preset  # noqa: E402
 from playground.session import PlaygroundSession  # noqa: E402
-from playground.url_state import config_to_query, query_to_state  # noqa: E402
+from playground.url_state import link_query, query_to_state  # noqa: E402
 
 SESSION_KEY = "session"
 HIDDEN_KEY = "hidden_sections"
+PRESET_KEY = "preset_name"  # the lesson the title and notes come from, kept in the link
 
 
 def _session() -> PlaygroundSession:
@@ -39,6 +40,7 @@ def _session() -> PlaygroundSession:
             session.notify("warning", " ".join(notices + url.notices), "link")
         st.session_state[SESSION_KEY] = session
         st.session_state[HIDDEN_KEY] = url.hidden_sections
+        st.session_state[PRESET_KEY] = params["preset"][0] if base is not None else ""
         st.session_state.update(W.config_to_widgets(session.config))
     return st.session_state[SESSION_KEY]
 
@@ -79,6 +81,7 @@ def _on_preset() -> None:
         session.notify("error", str(err), "config")
         return
     if session.apply_config(config, announce=False):
+        st.session_state[PRESET_KEY] = name
         session.notify("info", f"Loaded the preset “{config.title}”. {config.notes}", "config")
     st.session_state.update(W.config_to_widgets(session.config))
 
@@ -109,7 +112,7 @@ def _sidebar(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 
 def _write_url(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
-    params = config_to_query(session.config, hide=hidden)
+    params = link_query(session.config, st.session_state.get(PRESET_KEY, ""), hidden)
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != params:
         st.query_params.from_dict(params)

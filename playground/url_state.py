@@ -27,6 +27,7 @@ from core.config import (
     set_path,
     to_dict,
 )
+from playground.presets import load_preset
 
 HIDDEN_KEY = "network.hidden"
 PRESET_KEY = "preset"
@@ -142,6 +143,18 @@ def config_to_query(
         else:
             params[path] = _format(value)
     return params
+
+
+def link_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict[str, str]:
+    """The link for `config`, over the named preset while the config still shows that preset's
+    title and notes (so a reload shows them again), else over the defaults."""
+    try:
+        base = load_preset(preset) if preset else None
+    except ConfigError:
+        base = None
+    if base is None or (base.title, base.notes) != (config.title, config.notes):
+        return config_to_query(config, hide=hide)
+    return config_to_query(config, preset, hide, base)
 
 
 def _parse(hint: Any, text: str) -> object:

@@ -1,5 +1,6 @@
 """The configuration round-trips through the URL; bad parameters fall back with a notice."""
 
+import copy
 from dataclasses import fields, is_dataclass
 from typing import get_type_hints
 
@@ -7,13 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import OUTPUT_HEADS, LayerConfig, NetworkConfig, PlaygroundConfig, from_dict
+from playground import widget_state as W
 from playground.presets import load_preset, preset_names
 from playground.url_state import (
     config_to_query,
     hidden_to_spec,
+    link_query,
     query_to_state,
     spec_to_hidden,
 )
+from tests.playground.apptest_helpers import open_app, session
 
 
 def test_default_config_has_an_empty_query():
@@ -209,3 +213,52 @@ def test_an_empty_list_and_long_floats_come_back():
 def test_hidden_layers_are_read_before_the_frozen_layers_they_index():
     state = query_to_state({"network.frozen": "4", "network.hidden": "3:relu,3:relu,3:relu,3:relu"})
     assert state.notices == [] and state.config.network.frozen == [4]
+
+
+# --- a lesson keeps its text on reload -------------------------------------------------------
+
+LESSON = "spiral_sgd"
+
+
+def test_the_link_names_the_preset_while_the_config_shows_its_text():
+    lesson = load_preset(LESSON)
+    lesson.network.hidden[0].units = 7  # a student's change: still this lesson
+    params = link_query(lesson, LESSON)
+    assert params["preset"] == LESSON and params["network.hidden"].startswith("7:")
+    assert query_to_state(params, load_preset(LESSON)).config == lesson
+    other = copy.deepcopy(lesson)
+    other.title, other.notes = "My saved run", ""  # e.g. a loaded model: not the lesson's text
+    assert "preset" not in link_query(other, LESSON)
+    assert query_to_state(link_query(other, LESSON)).config.network == other.network
+    assert "preset" not in link_query(lesson, "no_such_lesson")
+
+
+def _shown_text(at) -> str:
+    return " ".join(str(e.value) for e in [*at.markdown, *at.caption]).replace("\\", "")
+
+
+def _reload(at):
+    """A new browser session on the link the app wrote (what a reload does)."""
+    return open_app(dict(at.query_params))
+
+
+def test_a_lesson_link_keeps_the_preset_after_a_change_and_a_reload_shows_its_text():
+    lesson = load_preset(LESSON)
+    at = open_app({"preset": LESSON})
+    assert at.query_params.get("preset") == LESSON
+    at.number_input(key=W.layer_key(0, "units")).set_value(7).run()
+    assert at.query_params.get("preset") == LESSON
+    assert str(at.query_params.get("network.hidden")).startswith("7:")
+    again = _reload(at)
+    assert lesson.title in _shown_text(again) and lesson.notes[:60] in _shown_text(again)
+    assert session(again).config == session(at).config
+
+
+def test_a_lesson_picked_from_the_menu_is_in_the_link_and_survives_a_reload():
+    lesson = load_preset(LESSON)
+    at = open_app()
+    at.selectbox(key="preset_choice").select(LESSON).run()
+    assert at.query_params.get("preset") == LESSON
+    again = _reload(at)
+    assert lesson.title in _shown_text(again)
+    assert session(again).config == session(at).config
