@@ -31,6 +31,7 @@ MAX_BATCH_SIZE = 10_000
 MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_CSV_ROWS = 20_000
 MAX_CSV_COLUMNS = 200
+MAX_CSV_INPUT_VALUES = 5_000_000  # rows x inputs after one-hot encoding: 40 MB as float64
 
 ACTIVATIONS = (
     "linear",

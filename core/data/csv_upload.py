@@ -11,6 +11,9 @@ split (a note gives the mean and std to map predictions back).
 Hostile files: every record's width is counted with linear-time regular expressions before
 pandas parses (pandas takes quadratic time on a line of many duplicated names), and duplicated
 column names are refused, so any file under the byte cap is accepted or refused quickly.
+Memory: rows x inputs (after one-hot encoding) is limited to MAX_CSV_INPUT_VALUES before the
+float64 input matrix is built, and that matrix is built once, already in split order, and
+scaled in place (core/data/preprocess.py); the scaling cannot overflow, even near 1.8e308.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from itertools import islice
 import numpy as np
 import pandas as pd
 
-from core.config import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS, TASKS
+from core.config import (
+    MAX_CSV_BYTES,
+    MAX_CSV_COLUMNS,
+    MAX_CSV_INPUT_VALUES,
+    MAX_CSV_ROWS,
+    TASKS,
+)
 from core.data.dataset import DataError, Dataset
 from core.data.preprocess import build_dataset
 
@@ -325,7 +334,7 @@ def _encode_target(values: pd.Series, column: str, task: str) -> tuple[np.ndarra
                 "a regression target. Choose classification or a numeric column."
             )
         y = values.to_numpy(dtype=np.float64)
-        if np.ptp(y) == 0:
+        if y.min() == y.max():  # not np.ptp: max - min overflows for +-1e308
             raise DataError(
                 f"Target {column!r} is the same ({_class_name(y[0])}) in every row: "
                 "nothing to learn."
@@ -410,12 +419,27 @@ def _encode_column(values: pd.Series, categories: Encoding) -> np.ndarray:
     return onehot
 
 
-def _encode_features(frame: pd.DataFrame, encodings: dict[str, Encoding]) -> np.ndarray:
-    """The float64 input matrix, filled column block by column block (no temporary copies)."""
-    X = np.empty((len(frame), len(_input_names(encodings))))
+def _check_size(n_rows: int, n_inputs: int) -> None:
+    """Refuse more than MAX_CSV_INPUT_VALUES network input values (rows x inputs), before the
+    float64 input matrix (8 bytes a value) is built."""
+    if n_rows * n_inputs > MAX_CSV_INPUT_VALUES:
+        raise DataError(
+            f"{n_rows:,} rows x {n_inputs:,} inputs (after one-hot encoding) = "
+            f"{n_rows * n_inputs:,} values; the limit is {MAX_CSV_INPUT_VALUES:,}. Use fewer "
+            f"columns or rows (at most {MAX_CSV_INPUT_VALUES // n_inputs:,} rows with "
+            f"{n_inputs:,} inputs), or text columns with fewer distinct values."
+        )
+
+
+def _encode_features(
+    frame: pd.DataFrame, encodings: dict[str, Encoding], rows: np.ndarray
+) -> np.ndarray:
+    """The float64 input matrix of the given rows (positions in `frame`, in that order),
+    filled column block by column block (no temporary copy of the frame or the matrix)."""
+    X = np.empty((len(rows), len(_input_names(encodings))))
     start = 0
     for col, categories in encodings.items():
-        block = _encode_column(frame[col], categories)
+        block = _encode_column(frame[col].iloc[rows], categories)
         X[:, start : start + block.shape[1]] = block
         start += block.shape[1]
     return X
@@ -467,17 +491,19 @@ def load_csv(
     task = task or infer_task_of(frame[column])
     encodings, unused = _feature_columns(frame.drop(columns=[column]))
     keep, dropped = _drop_unusable(frame[[column, *encodings]])
-    rows = frame[keep]
-    y, class_names = _encode_target(rows[column], column, task)
+    kept = np.flatnonzero(keep)
+    names = _input_names(encodings)
+    _check_size(len(kept), len(names))
+    y, class_names = _encode_target(frame[column].iloc[kept], column, task)
     return build_dataset(
         name or "uploaded CSV",
         task,
-        _encode_features(rows, encodings),
+        lambda order: _encode_features(frame, encodings, kept[order]),  # built in split order
         y,
         train_fraction=train_fraction,
         seed=seed,
         standardize=standardize,
-        feature_names=_input_names(encodings),
+        feature_names=names,
         class_names=class_names,
         notes=notes + picked + unused + dropped,
         scale_target=task == "regression",

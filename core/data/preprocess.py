@@ -56,16 +56,44 @@ def split_indices(
     return rng.permutation(train), rng.permutation(test)
 
 
+_BLOCK_VALUES = 32_768  # values per block when fitting a scaler: temporaries of 256 KB
+
+
 class Standardizer:
-    """z = (x - mean) / std with mean and std of the training rows; std 0 is replaced by 1."""
+    """z = (x / s - m) / d, where s = max |x| over the training rows (per column), m and d the
+    mean and std of x / s (d = 0 is replaced by 1). This is z = (x - mean) / std with
+    mean = s * m and std = s * d, but nothing can overflow: |x / s| <= 1, so sums, squares and
+    |x / s - m| <= 2 stay small even for values near the largest float (1.8e308)."""
 
     def __init__(self, X_train: np.ndarray):
-        self.mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
+        X_train = np.asarray(X_train)
+        largest = np.maximum(np.abs(X_train.min(axis=0)), np.abs(X_train.max(axis=0)))
+        self._scale = np.where(largest > 0, largest, 1.0).astype(np.float64)
+        self._center = sum(block.sum(axis=0) for block in self._blocks(X_train)) / len(X_train)
+        squares = 0.0
+        for block in self._blocks(X_train):
+            block -= self._center
+            block *= block
+            squares = squares + block.sum(axis=0)
+        spread = np.sqrt(squares / len(X_train))
+        self._spread = np.where(spread > 0, spread, 1.0)
+        self.mean = self._scale * self._center
+        self.std = self._scale * self._spread
+
+    def _blocks(self, X: np.ndarray):
+        """x / s in float64, a block of rows at a time (no temporary as large as X)."""
+        rows = max(1, _BLOCK_VALUES // max(1, X[0].size))
+        for start in range(0, len(X), rows):
+            yield X[start : start + rows] / self._scale
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.mean) / self.std
+        return (X / self._scale - self._center) / self._spread
+
+    def scale_in_place(self, X: np.ndarray) -> None:
+        """X <- z, without a temporary copy (the same operations as __call__, bit for bit)."""
+        X /= self._scale
+        X -= self._center
+        X /= self._spread
 
 
 def _identity(X: np.ndarray) -> np.ndarray:
@@ -84,7 +112,7 @@ def _compose(
 def build_dataset(
     name: str,
     task: str,
-    X: np.ndarray,
+    X: np.ndarray | Callable[[np.ndarray], np.ndarray],
     y: np.ndarray,
     *,
     train_fraction: float,
@@ -102,18 +130,26 @@ def build_dataset(
 ) -> Dataset:
     """Split (stratified for classification), fit the scaler on train only, build the Dataset.
 
-    `X` are the network inputs before scaling (for 2D/1D sets `feature_fn(raw)`); the Dataset's
-    `transform_fn` is `scaler(feature_fn(raw))`, so heatmap grids get exactly the same mapping.
-    With `scale_target` (regression) y is standardized too, with train mean and std, and a note
+    `X` are the network inputs before scaling (for 2D/1D sets `feature_fn(raw)`), or a function
+    giving the rows of X at given indices, so that a large upload is encoded once, already in
+    split order. The inputs are copied once, train rows first (X_train and X_test are views
+    of that copy), and scaled in place. The Dataset's `transform_fn` is
+    `scaler(feature_fn(raw))`, so heatmap grids get exactly the same mapping. With
+    `scale_target` (regression) y is standardized too, with train mean and std, and a note
     records them: value = y * std + mean.
     """
     labels = y if task in ("binary", "multiclass") else None
     train, test = split_indices(len(y), train_fraction, rng_for(seed, STREAM_SPLIT), labels)
-    scaler = Standardizer(X[train]) if standardize else _identity
-    features = feature_fn or _identity
+    order, n_train = np.concatenate([train, test]), len(train)
+    inputs = np.ascontiguousarray(X(order) if callable(X) else X[order], dtype=x_dtype)
+    y = y[order]
+    scaler = _identity
+    if standardize:
+        scaler = Standardizer(inputs[:n_train])
+        scaler.scale_in_place(inputs)
     notes = list(notes or [])
     if scale_target:
-        target = Standardizer(y[train])
+        target = Standardizer(y[:n_train])
         y = target(y)
         notes.append(
             f"Target standardized on the training split: value = y * {float(target.std):.6g}"
@@ -122,16 +158,16 @@ def build_dataset(
     return Dataset(
         name=name,
         task=task,
-        X_train=np.ascontiguousarray(scaler(X[train]), dtype=x_dtype),
-        y_train=y[train],
-        X_test=np.ascontiguousarray(scaler(X[test]), dtype=x_dtype),
-        y_test=y[test],
+        X_train=inputs[:n_train],
+        y_train=y[:n_train],
+        X_test=inputs[n_train:],
+        y_test=y[n_train:],
         feature_names=list(feature_names),
         class_names=list(class_names or []),
         raw_train=None if raw is None else raw[train],
         raw_test=None if raw is None else raw[test],
         image_shape=image_shape,
         domain=domain,
-        transform_fn=_compose(features, scaler),
+        transform_fn=_compose(feature_fn or _identity, scaler),
         notes=notes,
     )

@@ -35,6 +35,12 @@ def _text_table(columns: int, rows: int) -> bytes:
     return (header + "\n" + "\n".join(lines) + "\n").encode()
 
 
+def _huge_values(rows: int) -> bytes:
+    """Features of +-1e308 and a regression target between 1.5e308 and 1.6e308."""
+    lines = (f"{(-1) ** r}e308,{r % 7},{1.5 + r % 100 / 1000}e308" for r in range(rows))
+    return ("a,b,y\n" + "\n".join(lines) + "\n").encode()
+
+
 CASES = {
     "40,000 duplicated names (160 KB)": lambda: b"abc," * 39_999 + b"abc\n1,2\n",
     "1,000,000 duplicated names, one line (4 MB)": lambda: b"abc," * 999_999 + b"abc",
@@ -47,7 +53,9 @@ CASES = {
     "unclosed quote to the end (4.8 MB)": lambda: b'a,b,y\n"' + b"x,1,0\n" * 800_000,
     "200 numeric columns x 6,000 rows (4.8 MB, valid)": lambda: _numbers_table(200, 6_000),
     "200 text columns x 12,000 rows (4.8 MB, one-hot too wide)": lambda: _text_table(200, 12_000),
-    "26 text columns x 20,000 rows (1 MB, valid, 500 inputs)": lambda: _text_table(26, 20_000),
+    "25 text columns x 20,000 rows (1 MB, 10M input values)": lambda: _text_table(26, 20_000),
+    "25 text columns x 10,000 rows (0.5 MB, valid, 5M values)": lambda: _text_table(26, 10_000),
+    "values near 1e308, 20,000 rows (0.7 MB, valid)": lambda: _huge_values(20_000),
     "bare CR line endings, 20,000 rows": lambda: b"a,b,y\r" + b"1,2,0\r3,4,1\r" * 10_000,
 }
 
@@ -58,6 +66,8 @@ def _peak_mb() -> float:
 
 def run_case(name: str) -> None:
     """In the child process: build the file, time load_csv, print one result line."""
+    import numpy as np
+
     from core.data import DataError
     from core.data.csv_upload import load_csv
 
@@ -67,6 +77,9 @@ def run_case(name: str) -> None:
     try:
         dataset = load_csv(data, "")
         outcome = f"accepted ({len(dataset.y_train) + len(dataset.y_test)} rows)"
+        arrays = (dataset.X_train, dataset.X_test, dataset.y_train, dataset.y_test)
+        if not all(np.isfinite(a).all() for a in arrays):
+            outcome += " WITH NON-FINITE VALUES"
     except DataError as err:
         outcome = "refused: " + str(err)[:70]
     cpu = time.process_time() - start

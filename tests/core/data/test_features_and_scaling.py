@@ -1,6 +1,7 @@
 """Feature crosses, train-only standardization, the split and load_dataset for generated sets."""
 
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from core.config import (
 )
 from core.data import DataError, load_dataset
 from core.data.features import FEATURE_LABELS, feature_labels, feature_map
-from core.data.preprocess import split_indices, stratified_take
+from core.data.preprocess import Standardizer, build_dataset, split_indices, stratified_take
 
 GENERATED_2D = DATASETS_2D_CLASSIFICATION + DATASETS_2D_MULTICLASS + DATASETS_2D_REGRESSION
 
@@ -170,3 +171,75 @@ def test_unknown_dataset_and_missing_csv():
         load_dataset(cfg)
     with pytest.raises(DataError, match="Upload a CSV"):
         load_dataset(DataConfig(dataset="csv"))
+
+
+# --- scaling that cannot overflow, and one copy of the inputs ------------------------------------
+
+HUGE = np.finfo(np.float64).max  # 1.797e308
+
+
+def test_standardizer_of_values_near_the_largest_float_stays_finite():
+    """(x - mean) overflows for x = 1e308 and mean = -1e308; the scaler divides by max |x| first."""
+    X = np.array([[1e308, 1.5e308, 0.5], [-1e308, HUGE, 0.5], [1e308, 1.4e308, 0.5], [0, 0, 0.5]])
+    scaler = Standardizer(X)
+    Z = scaler(X)
+    assert np.isfinite(Z).all() and np.isfinite(scaler.mean).all() and np.isfinite(scaler.std).all()
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=0), [1, 1, 0], atol=1e-12)  # a constant column: 0
+    # value = z * std + mean, computed without overflow: mean + std * z with |z| small
+    np.testing.assert_allclose(scaler.mean + Z * scaler.std, X, rtol=1e-12)
+    in_place = X.copy()
+    scaler.scale_in_place(in_place)
+    np.testing.assert_array_equal(in_place, Z)
+
+
+def test_build_dataset_standardizes_huge_targets_and_features():
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1e308, 1e308], size=(40, 2))
+    y = rng.uniform(1.4e308, HUGE, size=40)
+    ds = build_dataset(
+        "huge",
+        "regression",
+        X,
+        y,
+        train_fraction=0.5,
+        seed=0,
+        standardize=True,
+        feature_names=["a", "b"],
+        scale_target=True,
+    )
+    for values in (ds.X_train, ds.X_test, ds.y_train, ds.y_test):
+        assert np.isfinite(values).all()
+    np.testing.assert_allclose([ds.y_train.mean(), ds.y_train.std()], [0, 1], atol=1e-12)
+    note = next(n for n in ds.notes if n.startswith("Target standardized"))
+    assert "inf" not in note and "nan" not in note
+
+
+def _traced_peak(function, *args, **kwargs) -> int:
+    """Bytes allocated at the peak of the call (numpy and Python allocations)."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_build_dataset_copies_the_inputs_at_most_once(standardize):
+    """The inputs are copied once, in split order (train rows first), and scaled in place: a
+    large upload needs its input matrix about twice, not four times."""
+    X = np.random.default_rng(1).normal(size=(20_000, 50))  # 8 MB
+    y = np.arange(20_000) % 2
+    peak = _traced_peak(
+        build_dataset,
+        "big",
+        "binary",
+        X,
+        y,
+        train_fraction=0.7,
+        seed=0,
+        standardize=standardize,
+        feature_names=[f"x{i}" for i in range(50)],
+    )
+    assert peak < 1.25 * X.nbytes, f"peak {peak / X.nbytes:.2f} x the inputs"
