@@ -93,7 +93,8 @@ def grad_ratio(trainer: Trainer, first_step: int) -> float:
     keep = first.steps >= first_step
     if not keep.any():
         return np.nan
-    return float(np.median(first.values[keep] / last.values[keep]))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a run that fits exactly: 0 / 0
+        return float(np.median(first.values[keep] / last.values[keep]))
 
 
 def early_stopping_outcome(trainer: Trainer) -> dict[str, float]:
@@ -130,7 +131,8 @@ def measure(run_name: str, seed: int, dtype: str) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Claim:
-    """`value` of the runs' measures, for every seed, lies above `above` and below `below`."""
+    """A lesson's promise: `value` of one seed's run measures lies above `above` and below
+    `below` (it holds when the median seed's does and at least MIN_AGREEING seeds' do)."""
 
     id: str
     text: str
