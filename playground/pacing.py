@@ -10,6 +10,11 @@ the browser and never backs off, so the server must hand out intervals it can su
 The process CPU counts everything a tick causes (training, figures, Streamlit's own work,
 the slower fragments), so the model needs no guess of where the time goes. When the process
 is over its target the per-tick training budget shrinks too, which lowers c.
+
+Admission counts live trainers, not recent ticks: a session counts from Play until it pauses
+or stops (its `running` turns false), leaves (its Streamlit session disconnects or the
+session object is gone), or has not ticked for LIVENESS_TIMEOUT, far above the longest stall
+seen under load. A stalled session therefore keeps its place and the cap holds.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ import contextlib
 import gc
 import threading
 import time
+import weakref
+from dataclasses import dataclass
+
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 FAST_INTERVAL = 0.12  # seconds between live redraws when the server is idle
 CURVE_FACTOR = 3  # the loss curves redraw this many times less often
@@ -30,6 +40,8 @@ MAX_INTERVAL = 4.0
 WINDOW = 5.0  # seconds of history that define the load
 TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backing off
 MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others may still Step)
+LIVENESS_TIMEOUT = 60.0  # a trainer silent this long has gone (stalls under load: up to 20 s)
+PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
 REPACE_RATIO = 1.25  # re-pace when the sustainable interval moved this far from the one in use
 
@@ -39,6 +51,66 @@ _lock = threading.Lock()
 _tick_slots = threading.BoundedSemaphore(CONCURRENT_TICKS)
 _ticks: collections.deque[tuple[float, int]] = collections.deque(maxlen=20_000)
 _cpu: collections.deque[tuple[float, float]] = collections.deque(maxlen=20_000)
+
+
+@dataclass
+class _Trainer:
+    """A session admitted to train live (or seen ticking), until it pauses, stops or leaves."""
+
+    session: weakref.ref | None  # the session object (None when only its key was given)
+    client: str | None  # its Streamlit session id (None outside a script run)
+    admitted: float  # time.monotonic() of Play
+    seen: float  # last admission or tick
+
+    def is_live(self, now: float) -> bool:
+        if now - self.seen > LIVENESS_TIMEOUT:
+            return False
+        if self.client is not None and not _connected(self.client):
+            return False  # the tab left (or its connection dropped)
+        if self.session is None:
+            return True
+        session = self.session()
+        if session is None:
+            return False  # the session object was dropped
+        return bool(getattr(session, "running", True)) or now - self.admitted < PLAY_GRACE
+
+
+_trainers: dict[int, _Trainer] = {}
+
+
+def _key(session) -> int:
+    """A session's key: the int itself, or the object's id."""
+    return session if isinstance(session, int) else id(session)
+
+
+def _weak(session) -> weakref.ref | None:
+    """A weak reference to the session; for a bare key, to the object of that id in this tab's
+    session state (the live panel passes id(session)); None if there is none."""
+    if isinstance(session, int):
+        session = _in_session_state(session)
+    try:
+        return weakref.ref(session) if session is not None else None
+    except TypeError:
+        return None
+
+
+def _in_session_state(key: int):
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return None
+    return next((v for v in ctx.session_state.filtered_state.values() if id(v) == key), None)
+
+
+def _client_id() -> str | None:
+    """The Streamlit session this thread runs a script for (None outside a script run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def _connected(client: str) -> bool:
+    """True while the Streamlit session has a connected browser (always true without a
+    Runtime, e.g. under AppTest)."""
+    return not Runtime.exists() or Runtime.instance().is_active_session(client)
 
 
 @contextlib.contextmanager
@@ -51,21 +123,30 @@ def tick_slot():
 
 
 @contextlib.contextmanager
-def tick_timer(session_key: int = 0):
-    """Record that a session ticked; what the tick cost is read from the process CPU clock."""
+def tick_timer(session=0):
+    """Record that a session (the object, or its key) ticked; what the tick cost is read from
+    the process CPU clock."""
     try:
         yield
     finally:
-        record_tick(session_key)
+        record_tick(session)
 
 
-def record_tick(session_key: int, now: float | None = None, cpu: float | None = None) -> None:
+def record_tick(session, now: float | None = None, cpu: float | None = None) -> None:
+    """A live tick of `session` (the object or its key): it trains, so it is a live trainer
+    (also after a reconnect that had dropped it from the count)."""
     now = time.monotonic() if now is None else now
     cpu = time.process_time() if cpu is None else cpu
+    key = _key(session)
     with _lock:
-        _ticks.append((now, session_key))
+        _ticks.append((now, key))
         _cpu.append((now, cpu))
         _trim(now)
+        trainer = _trainers.get(key)
+        if trainer is not None:
+            trainer.seen = now
+    if trainer is None:
+        _register(session, now)
 
 
 def _trim(now: float) -> None:
@@ -96,8 +177,10 @@ def load(now: float | None = None) -> dict[str, float]:
 
 
 def fast_interval() -> float:
+    """The interval for every live session: a stalled one still shares the process."""
     figures = load()
-    wanted = figures["sessions"] / figures["sustainable"] if figures["sustainable"] else 0.0
+    sessions = max(figures["sessions"], live_trainers())
+    wanted = sessions / figures["sustainable"] if figures["sustainable"] else 0.0
     return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
 
 
@@ -113,15 +196,36 @@ def inspect_interval() -> float:
     return fast_interval() * INSPECT_FACTOR
 
 
-def admit(session_key: int, now: float | None = None) -> bool:
-    """May this session start training live? Yes if it already is, or if there is room."""
+def _forget_gone(now: float) -> None:
+    for key in [key for key, trainer in _trainers.items() if not trainer.is_live(now)]:
+        del _trainers[key]
+
+
+def live_trainers(now: float | None = None) -> int:
+    """Sessions training live now, stalled ones included."""
     now = time.monotonic() if now is None else now
     with _lock:
-        _trim(now)
-        live = {key for _, key in _ticks}
-    admitted = session_key in live or len(live) < MAX_LIVE_SESSIONS
-    if admitted:  # counts at once, so that students pressing Play together cannot overshoot
-        record_tick(session_key, now=now)
+        _forget_gone(now)
+        return len(_trainers)
+
+
+def admit(session, now: float | None = None) -> bool:
+    """May this session (the object, or its key) start training live? Yes if it already is,
+    or if fewer than MAX_LIVE_SESSIONS are. It counts at once, so that students pressing Play
+    together cannot overshoot, and until it pauses, stops or leaves."""
+    now = time.monotonic() if now is None else now
+    return _register(session, now, cap=MAX_LIVE_SESSIONS)
+
+
+def _register(session, now: float, cap: float = float("inf")) -> bool:
+    """Count `session` as a live trainer from `now`, if it already is or fewer than `cap` are."""
+    trainer = _Trainer(_weak(session), _client_id(), now, now)  # outside the lock: it reads
+    key = _key(session)  # the tab's session state
+    with _lock:
+        _forget_gone(now)
+        admitted = key in _trainers or len(_trainers) < cap
+        if admitted:
+            _trainers[key] = trainer
     return admitted
 
 
@@ -162,3 +266,4 @@ def reset() -> None:
     with _lock:
         _ticks.clear()
         _cpu.clear()
+        _trainers.clear()

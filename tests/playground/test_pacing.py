@@ -1,5 +1,8 @@
 """The live loop hands out intervals the process can sustain, and recovers when load drops."""
 
+import gc
+import time
+
 import pytest
 
 from playground import pacing
@@ -70,16 +73,108 @@ def test_repace_only_after_a_while_and_on_a_large_change():
     assert pacing.should_repace(pacing.FAST_INTERVAL * 3, paced_at=0.0, now=10.0)
 
 
+class FakeSession:
+    """What pacing reads of a PlaygroundSession: whether it is running."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def play(self, now: float) -> bool:
+        admitted = pacing.admit(self, now=now)
+        self.running = admitted
+        return admitted
+
+
+def fill_the_cap(now: float) -> list[FakeSession]:
+    sessions = [FakeSession() for _ in range(pacing.MAX_LIVE_SESSIONS)]
+    assert all(s.play(now) for s in sessions)
+    return sessions
+
+
 def test_admission_stops_at_the_cap_but_never_for_a_session_already_live():
     now = 100.0
-    for key in range(pacing.MAX_LIVE_SESSIONS):
-        pacing.record_tick(key, now=now, cpu=0.0)
-    assert not pacing.admit(10_000, now=now)
-    assert pacing.admit(3, now=now)
-    assert pacing.admit(10_000, now=now + 2 * pacing.WINDOW)  # they left
+    sessions = fill_the_cap(now)
+    assert not FakeSession().play(now)
+    assert pacing.admit(sessions[3], now=now)
 
 
 def test_admissions_count_at_once():
     now = 100.0
     admitted = [pacing.admit(key, now=now) for key in range(pacing.MAX_LIVE_SESSIONS + 5)]
     assert admitted.count(True) == pacing.MAX_LIVE_SESSIONS
+
+
+def test_a_stalled_session_keeps_its_place():
+    # Under load a session may not tick for 20 s; it is still training, so the cap holds.
+    now = 100.0
+    sessions = fill_the_cap(now)
+    later = now + 20.0
+    assert pacing.live_trainers(later) == len(sessions)
+    assert not FakeSession().play(later)
+
+
+def test_a_stalled_key_keeps_its_place():
+    # The same for sessions known only by a key (their id), with no tick for 20 s.
+    assert all(pacing.admit(key, now=100.0) for key in range(pacing.MAX_LIVE_SESSIONS))
+    assert not pacing.admit(10_000, now=120.0)
+
+
+def test_a_paused_session_frees_its_place_at_once():
+    now = 100.0
+    sessions = fill_the_cap(now)
+    later = now + pacing.PLAY_GRACE + 0.5
+    sessions[0].running = False  # Pause, Step, early stopping or divergence
+    assert pacing.live_trainers(later) == pacing.MAX_LIVE_SESSIONS - 1
+    assert FakeSession().play(later)
+
+
+def test_a_session_that_is_gone_frees_its_place_at_once():
+    now = 100.0
+    sessions = fill_the_cap(now)
+    del sessions[0]  # the tab left and Streamlit dropped its state
+    gc.collect()
+    assert FakeSession().play(now + 0.1)
+
+
+def test_a_session_whose_browser_disconnected_frees_its_place(monkeypatch):
+    connected = {"tab-0": True}
+    monkeypatch.setattr(pacing, "_connected", lambda client: connected[client])
+    monkeypatch.setattr(pacing, "_client_id", lambda: "tab-0")
+    session = FakeSession()
+    assert session.play(now=100.0)
+    assert pacing.live_trainers(100.0) == 1
+    connected["tab-0"] = False
+    assert pacing.live_trainers(100.0) == 0
+
+
+def test_a_silent_key_leaves_after_the_liveness_timeout():
+    pacing.admit(7, now=100.0)
+    assert pacing.live_trainers(100.0 + pacing.LIVENESS_TIMEOUT - 1) == 1
+    assert pacing.live_trainers(100.0 + pacing.LIVENESS_TIMEOUT + 1) == 0
+
+
+def test_a_session_that_ticks_counts_even_if_not_admitted_here():
+    # e.g. a tab that reconnected after a network blip and trains on
+    session = FakeSession()
+    session.running = True
+    pacing.record_tick(session, now=100.0, cpu=0.0)
+    assert pacing.live_trainers(100.0) == 1
+
+
+def test_the_interval_is_shared_by_stalled_sessions_too(monkeypatch):
+    # 30 sessions ticked at 40 ms CPU each; 5 more are live but stalled: all share the process
+    simulate(sessions=30, ticks_per_session_per_s=5, cpu_per_tick=0.04, now=100.0)
+    for k in range(5):
+        pacing.admit(1000 + k, now=100.0)
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
+    assert pacing.fast_interval() == pytest.approx(35 / (pacing.TARGET_CPU / 0.04), rel=0.05)
+
+
+def test_the_app_counts_a_player_until_it_pauses():
+    # The live panel passes id(session): pacing finds the session object in the tab's state.
+    from tests.playground.apptest_helpers import click, open_app, session
+
+    at = click(open_app(), "Play")
+    assert session(at).running and pacing.live_trainers() == 1
+    click(at, "Pause")
+    assert pacing.live_trainers(time.monotonic() + pacing.PLAY_GRACE) == 0
