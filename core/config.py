@@ -8,17 +8,60 @@ The limits double as the guard rails of a shared classroom server.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, get_type_hints
 
+from core.activations import REGISTRY as ACTIVATION_REGISTRY
+from core.datasets import DATASETS as DATASET_REGISTRY
+from core.datasets import FEATURES as FEATURE_REGISTRY
+from core.losses import HEADS
 from core.optimizers import (
     DEFAULT_OPTIMIZER,
     HYPERPARAMETERS,
     OPTIMIZER_CLASSES,
     optimizer_defaults,
 )
+from core.schedules import SCHEDULES as SCHEDULE_REGISTRY
+
+
+class Choices(Sequence):
+    """The names of a registry, read live: an entry added to the registry is a valid choice at
+    once (the config, the widgets and the links all read it through here)."""
+
+    def __init__(self, registry: Mapping):
+        self.registry = registry
+
+    def __getitem__(self, i):
+        return tuple(self.registry)[i]
+
+    def __len__(self) -> int:
+        return len(self.registry)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.registry
+
+    def __repr__(self) -> str:
+        return repr(list(self.registry))
+
+
+class _HeadsByTask(Mapping):
+    """task -> the names of the output heads for it, read live from core.losses.HEADS."""
+
+    def __getitem__(self, task: str) -> tuple[str, ...]:
+        if task not in TASKS:
+            raise KeyError(task)
+        return tuple(name for name, head in HEADS.items() if head.task == task)
+
+    def __iter__(self):
+        return iter(TASKS)
+
+    def __len__(self) -> int:
+        return len(TASKS)
+
 
 # --- limits that keep a shared server safe -------------------------------------------------
 MAX_HIDDEN_LAYERS = 16
@@ -33,27 +76,8 @@ MAX_CSV_ROWS = 20_000
 MAX_CSV_COLUMNS = 200
 MAX_CSV_INPUT_VALUES = 5_000_000  # rows x inputs after one-hot encoding: 40 MB as float64
 
-ACTIVATIONS = (
-    "linear",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "elu",
-    "softplus",
-    "swish",
-    "gelu",
-)
 LAYER_KINDS = ("dense", "maxout")
 TASKS = ("binary", "multiclass", "regression")
-# output head = output activation + loss, per task
-OUTPUT_HEADS = {
-    "binary": ("sigmoid_bce", "tanh_mse"),
-    "multiclass": ("softmax_ce",),
-    "regression": ("linear_mse", "linear_mae", "linear_huber"),
-}
-ALL_HEADS = tuple(h for heads in OUTPUT_HEADS.values() for h in heads)
 INITS = (
     "auto",
     "zeros",
@@ -66,8 +90,14 @@ INITS = (
     "he_normal",
     "lecun",
 )
-OPTIMIZERS = tuple(OPTIMIZER_CLASSES)  # each with its settings and defaults: core.optimizers
-SCHEDULES = ("constant", "step", "exponential", "plateau")
+# Choices read live from their registries (each entry carries its own facts there).
+ACTIVATIONS = Choices(ACTIVATION_REGISTRY)  # core.activations
+ALL_HEADS = Choices(HEADS)  # core.losses
+OUTPUT_HEADS = _HeadsByTask()  # output head = output activation + loss, per task
+OPTIMIZERS = Choices(OPTIMIZER_CLASSES)  # core.optimizers
+SCHEDULES = Choices(SCHEDULE_REGISTRY)  # core.schedules
+DATASETS = Choices(DATASET_REGISTRY)  # core.datasets
+FEATURES_2D = Choices(FEATURE_REGISTRY)  # core.datasets
 MONITORS = ("val_loss", "val_accuracy")
 # the chart a lesson is about, drawn first so it is in view without scrolling ("" = none)
 FOCUS_CHARTS = (
@@ -81,20 +111,6 @@ FOCUS_CHARTS = (
 )
 DTYPES = ("float32", "float64")
 
-DATASETS_2D_CLASSIFICATION = ("circle", "xor", "gaussian", "spiral", "moons")
-DATASETS_2D_MULTICLASS = ("spiral3", "blobs")
-DATASETS_2D_REGRESSION = ("plane", "multi_gaussian")
-DATASETS_1D = ("sine", "abs", "step", "poly")
-DATASETS_REAL = ("digits", "iris", "wine", "breast_cancer", "diabetes", "mnist")
-DATASETS = (
-    DATASETS_2D_CLASSIFICATION
-    + DATASETS_2D_MULTICLASS
-    + DATASETS_2D_REGRESSION
-    + DATASETS_1D
-    + DATASETS_REAL
-    + ("csv",)
-)
-FEATURES_2D = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
 MNIST_SUBSETS = (1_000, 5_000, 10_000, 70_000)
 
 
@@ -110,8 +126,8 @@ def _range(lo: float, hi: float, integer: bool = False) -> dict:
     return {"range": (lo, hi), "integer": integer}
 
 
-def _choices(options: tuple) -> dict:
-    return {"choices": tuple(options)}
+def _choices(options: Sequence) -> dict:
+    return {"choices": options if isinstance(options, Choices) else tuple(options)}
 
 
 # --- the tree --------------------------------------------------------------------------------
@@ -220,7 +236,7 @@ class DataConfig:
     train_fraction: float = field(default=0.5, metadata=_range(0.1, 0.9))
     seed: int = field(default=0, metadata=_range(0, 2**31 - 1, integer=True))
     features: list[str] = field(
-        default_factory=lambda: ["x1", "x2"], metadata={"items": FEATURES_2D, "length": (1, 7)}
+        default_factory=lambda: ["x1", "x2"], metadata={"items": FEATURES_2D, "length": (1, len(FEATURE_REGISTRY))}
     )
     standardize: bool = True
     n_classes: int = field(default=3, metadata=_range(3, 6, integer=True))  # for "blobs"
@@ -292,11 +308,39 @@ def set_path(tree: dict, path: str, value: Any) -> None:
     tree[leaf] = value
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a config dataclass (resolving them is slow: once per class)."""
+    return get_type_hints(cls)
+
+
+def field_metadata(path: str, root: type | None = None) -> Mapping[str, Any]:
+    """The metadata of the field at a dotted path ("training.schedule.gamma"); a list of
+    dataclasses is walked into ("network.hidden.units")."""
+    cls = root or PlaygroundConfig
+    *parents, leaf = path.split(".")
+    for name in parents:
+        hint = _hints(cls)[name]
+        cls = hint.__args__[0] if getattr(hint, "__origin__", None) is list else hint
+    return {f.name: f for f in fields(cls)}[leaf].metadata
+
+
+def choices(path: str) -> list:
+    """The allowed values of the field at `path` (for a list field, of its items), as a list."""
+    meta = field_metadata(path)
+    return list(meta["choices"] if "choices" in meta else meta["items"])
+
+
+def limits(path: str) -> tuple[float, float]:
+    """(lowest, highest) allowed value of the numeric field at `path`: the one home of a limit."""
+    return field_metadata(path)["range"]
+
+
 def from_dict(cls: type, data: Any, path: str = "") -> Any:
     """Plain dicts -> a validated dataclass tree. Missing keys take defaults; unknown keys fail."""
     if not isinstance(data, dict):
         raise ConfigError(path or "<root>", data, "an object of fields")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name: f for f in fields(cls)}
     for key in data:
         if key not in known:

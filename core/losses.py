@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.activations import REGISTRY as ACTIVATIONS
 from core.activations import sigmoid_for
 
 Array = np.ndarray
@@ -54,7 +55,12 @@ def targets(y, k: int, n: int, dtype) -> Array:
 
 
 class Head:
+    """An output head: the output activation and the loss, for one task. Each subclass is a
+    registry entry (HEADS): its name, label and task are what the config and the UI offer."""
+
     name = ""
+    label = ""  # as the sidebar shows it
+    task = ""  # binary, multiclass or regression
     activation = ""  # output activation shown in the UI
     classifies = False  # True when the output says a class (`predict_class`)
 
@@ -62,6 +68,16 @@ class Head:
         self.dtype = np.dtype(dtype)
         self.Z: Array | None = None  # logits of the last training forward
         self.dZ: Array | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The finite range of the output (its activation's, from the registry), else None."""
+        return ACTIVATIONS[self.activation].finite_bounds
+
+    @property
+    def saturates(self) -> bool:
+        """Outputs can saturate at a bound (the activation's family says so)."""
+        return ACTIVATIONS[self.activation].saturates
 
     @property
     def Y(self) -> Array | None:
@@ -100,6 +116,7 @@ class BinaryHead(Head):
     """One output v; class 1 where v > `threshold`, i.e. where P(class 1) > 1/2."""
 
     classifies = True
+    task = "binary"
     threshold = 0.0  # in the units of the head's output
 
     def probability(self, output: Array) -> Array:
@@ -119,6 +136,7 @@ class SigmoidBCE(BinaryHead):
     dL/dz = (p − y)/n = s·σ(s·z)/n, where σ(u) = exp(u − softplus(u)). No log of 0, no overflow."""
 
     name, activation = "sigmoid_bce", "sigmoid"
+    label = "sigmoid + cross-entropy"
     threshold = 0.5  # p > 1/2
 
     def probability(self, output: Array) -> Array:
@@ -158,6 +176,7 @@ class TanhMSE(BinaryHead):
     is 1 where a > 0."""
 
     name, activation = "tanh_mse", "tanh"
+    label = "tanh + squared error (TF Playground)"
     threshold = 0.0  # a > 0
 
     def probability(self, output: Array) -> Array:
@@ -193,7 +212,10 @@ class SoftmaxCE(Head):
     dL/dz = (P − onehot(y))/n."""
 
     name, activation = "softmax_ce", "softmax"
+    label, task = "softmax + cross-entropy", "multiclass"
     classifies = True
+    bounds = (0.0, 1.0)  # probabilities (softmax is not an activation of the registry)
+    saturates = False  # a confident softmax is not counted as saturated
 
     def output(self, Z: Array) -> Array:
         E = np.exp(Z - Z.max(axis=0))
@@ -227,7 +249,7 @@ class SoftmaxCE(Head):
 class Regression(Head):
     """Identity output a = z; the loss is a mean over all n·k elements of ρ(a − t)."""
 
-    activation = "linear"
+    activation, task = "linear", "regression"
 
     def output(self, Z: Array) -> Array:
         return Z
@@ -248,7 +270,7 @@ class Regression(Head):
 class LinearMSE(Regression):
     """ρ(r) = r²;  ρ'(r) = 2r."""
 
-    name = "linear_mse"
+    name, label = "linear_mse", "linear + squared error"
 
     def rho(self, r):
         return r * r, r + r
@@ -257,7 +279,7 @@ class LinearMSE(Regression):
 class LinearMAE(Regression):
     """ρ(r) = |r|;  ρ'(r) = sign(r) (0 at r = 0)."""
 
-    name = "linear_mae"
+    name, label = "linear_mae", "linear + absolute error"
 
     def rho(self, r):
         return np.abs(r), np.sign(r)
@@ -266,7 +288,7 @@ class LinearMAE(Regression):
 class LinearHuber(Regression):
     """ρ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ);  ρ'(r) = clip(r, −δ, δ)."""
 
-    name = "linear_huber"
+    name, label = "linear_huber", "linear + Huber"
 
     def __init__(self, dtype=np.float64, delta: float = 1.0):
         super().__init__(dtype)

@@ -14,17 +14,63 @@ decay continues from there). Decaying schedules never go below `min_lr` (nor abo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from core.config import ScheduleConfig
+if TYPE_CHECKING:
+    from core.config import ScheduleConfig
 
 # a value counts as better than the best only if it beats it by this relative margin
 PLATEAU_REL_THRESHOLD = 1e-4
 
 
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """One schedule: its label and formula, the config settings it reads (with their labels),
+    whether the rate can change at any step, and its factor(cfg, s, reductions)."""
+
+    name: str
+    label: str
+    formula: str
+    settings: dict[str, str]  # ScheduleConfig field -> label
+    per_step: bool
+    factor: Callable[[ScheduleConfig, int, int], float]
+
+
+_DECAY = {"min_lr": "Lowest rate"}
+SCHEDULES: dict[str, ScheduleInfo] = {
+    s.name: s
+    for s in (
+        ScheduleInfo("constant", "Constant", "lr", {}, False, lambda c, s, k: 1.0),
+        ScheduleInfo(
+            "step", "Step decay", "lr * gamma^floor(s / step_size)",
+            {"step_size": "Every (steps)", "gamma": "Factor", **_DECAY}, True,
+            lambda c, s, k: c.gamma ** (s // c.step_size),
+        ),
+        ScheduleInfo(
+            "exponential", "Exponential decay", "lr * gamma^(s / step_size)",
+            {"step_size": "Over (steps)", "gamma": "Factor", **_DECAY}, True,
+            lambda c, s, k: c.gamma ** (s / c.step_size),
+        ),
+        ScheduleInfo(
+            "plateau", "Cut on plateau", "lr * plateau_factor^cuts",
+            {"plateau_patience": "Patience (evaluations)", "plateau_factor": "Factor", **_DECAY},
+            False, lambda c, s, k: c.plateau_factor**k,
+        ),
+    )
+}  # fmt: skip
+
+
 class Schedule:
     def __init__(self, cfg: ScheduleConfig | None = None):
-        self.cfg = cfg if cfg is not None else ScheduleConfig()
-        self.name = self.cfg.name
+        if cfg is None:
+            from core.config import ScheduleConfig  # the config reads this module's registry
+
+            cfg = ScheduleConfig()
+        self.cfg = cfg
+        self.name = cfg.name
+        self.info = SCHEDULES[cfg.name]
         self.origin = 0  # step from which the decay is counted
         self.reductions = 0  # plateau: how many times the rate was cut
         self.best: float | None = None  # plateau: best monitored value since the last cut
@@ -33,17 +79,10 @@ class Schedule:
     @property
     def per_step(self) -> bool:
         """True if the rate may change at any step (else only at `on_eval` or `restart`)."""
-        return self.name in ("step", "exponential")
+        return self.info.per_step
 
     def factor(self, step: int) -> float:
-        c, s = self.cfg, max(0, step - self.origin)
-        if self.name == "step":
-            return c.gamma ** (s // c.step_size)
-        if self.name == "exponential":
-            return c.gamma ** (s / c.step_size)
-        if self.name == "plateau":
-            return c.plateau_factor**self.reductions
-        return 1.0
+        return self.info.factor(self.cfg, max(0, step - self.origin), self.reductions)
 
     def lr(self, base_lr: float, step: int) -> float:
         """The learning rate to use at `step`, floored at min_lr for decaying schedules."""

@@ -7,60 +7,39 @@ import secrets
 import streamlit as st
 
 from core import config as C
+from core.datasets import DATASETS, FEATURES
 from core.early_stopping import MONITOR_LABELS
+from core.losses import HEADS
 from core.optimizers import (
     HYPERPARAMETERS,
     OPTIMIZER_CLASSES,
     describe_defaults,
     optimizer_defaults,
 )
+from core.schedules import SCHEDULES
 from playground import widget_state as W
 from playground.presets import preset_names, preset_title
 
-DATASET_LABELS = {
-    "circle": "Circle",
-    "xor": "Exclusive or (XOR)",
-    "gaussian": "Two Gaussians",
-    "spiral": "Spiral",
-    "moons": "Two moons",
-    "spiral3": "Three-arm spiral (3 classes)",
-    "blobs": "Gaussian blobs (k classes)",
-    "plane": "Plane (regression)",
-    "multi_gaussian": "Multi-Gaussian (regression)",
-    "sine": "Sine wave (1D regression)",
-    "abs": "Absolute value (1D regression)",
-    "step": "Step function (1D regression)",
-    "poly": "Polynomial (1D regression)",
-    "digits": "Digits 8x8 (1,797 images)",
-    "iris": "Iris (3 classes)",
-    "wine": "Wine (3 classes)",
-    "breast_cancer": "Breast cancer (binary)",
-    "diabetes": "Diabetes (regression)",
-    "mnist": "MNIST 28x28 digits",
-    "csv": "Your CSV file",
-}
-FEATURE_LABELS = {
-    "x1": "x₁",
-    "x2": "x₂",
-    "x1sq": "x₁²",
-    "x2sq": "x₂²",
-    "x1x2": "x₁·x₂",
-    "sinx1": "sin(x₁)",
-    "sinx2": "sin(x₂)",
-}
-HEAD_LABELS = {
-    "sigmoid_bce": "sigmoid + cross-entropy",
-    "tanh_mse": "tanh + squared error (TF Playground)",
-    "softmax_ce": "softmax + cross-entropy",
-    "linear_mse": "linear + squared error",
-    "linear_mae": "linear + absolute error",
-    "linear_huber": "linear + Huber",
-}
 LEARNING_RATES = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-GENERATED = C.DATASETS_2D_CLASSIFICATION + C.DATASETS_2D_MULTICLASS + C.DATASETS_2D_REGRESSION
-GENERATED += C.DATASETS_1D
-TWO_D = C.DATASETS_2D_CLASSIFICATION + C.DATASETS_2D_MULTICLASS + C.DATASETS_2D_REGRESSION
+
+
+def _number(path: str, label: str, **kwargs) -> None:
+    """A number box for the config field at `path`, within the config's own limits."""
+    lo, hi = C.limits(path)
+    if not C.field_metadata(path).get("integer"):
+        kwargs.setdefault("format", "%g")
+    st.number_input(label, lo, hi, key=W.key(path), **kwargs)
+
+
+def _slider(path: str, label: str, **kwargs) -> None:
+    """A slider over the config field at `path`, within the config's own limits."""
+    st.slider(label, *C.limits(path), key=W.key(path), **kwargs)
+
+
+def _label(registry):
+    """format_func for a select box over a registry's names: each entry's own label."""
+    return lambda name: registry[name].label
 
 
 def _options_with(options: tuple, value) -> list:
@@ -85,24 +64,30 @@ def render_presets(on_preset) -> None:
 
 
 def render_data(config: C.PlaygroundConfig, on_regenerate) -> None:
-    st.selectbox("Dataset", C.DATASETS, key=W.key("data.dataset"), format_func=DATASET_LABELS.get)
+    st.selectbox(
+        "Dataset",
+        C.choices("data.dataset"),
+        key=W.key("data.dataset"),
+        format_func=_label(DATASETS),
+    )
     name = config.data.dataset
-    if name in GENERATED:
-        st.slider("Noise (%)", 0.0, 50.0, step=5.0, key=W.key("data.noise"))
-        st.number_input("Points", 10, C.MAX_GENERATED_POINTS, step=50, key=W.key("data.n_points"))
+    dataset = DATASETS[name]
+    if dataset.generated:
+        _slider("data.noise", "Noise (%)", step=5.0)
+        _number("data.n_points", "Points", step=50)
     if name == "blobs":
-        st.slider("Classes (k)", 3, 6, key=W.key("data.n_classes"))
+        _slider("data.n_classes", "Classes (k)")
     if name == "mnist":
-        st.selectbox("Images", C.MNIST_SUBSETS, key=W.key("data.mnist_subset"))
-    st.slider("Training share", 0.1, 0.9, step=0.05, key=W.key("data.train_fraction"))
-    if name in TWO_D:
+        st.selectbox("Images", C.choices("data.mnist_subset"), key=W.key("data.mnist_subset"))
+    _slider("data.train_fraction", "Training share", step=0.05)
+    if dataset.has_plane:
         st.multiselect(
             "Input features",
-            C.FEATURES_2D,
+            C.choices("data.features"),
             key=W.key("data.features"),
-            format_func=FEATURE_LABELS.get,
+            format_func=_label(FEATURES),
         )
-    st.number_input("Seed", 0, 2**31 - 1, key=W.key("data.seed"))
+    _number("data.seed", "Seed")
     st.button(
         "Regenerate data",
         icon=":material/refresh:",
@@ -140,49 +125,59 @@ def render_network(config: C.PlaygroundConfig) -> None:
         _render_layer(i)
     heads = C.OUTPUT_HEADS[config.network.task]
     if len(heads) > 1:
-        st.selectbox(
-            "Output and loss", heads, key=W.key("network.head"), format_func=HEAD_LABELS.get
-        )
+        st.selectbox("Output and loss", heads, key=W.key("network.head"), format_func=_label(HEADS))
     if config.network.head == "linear_huber":
-        st.number_input("Huber delta", 1e-3, 1e3, key=W.key("network.huber_delta"))
-    st.selectbox("Weight initialisation", C.INITS, key=W.key("network.init"))
+        _number("network.huber_delta", "Huber delta")
+    st.selectbox("Weight initialisation", C.choices("network.init"), key=W.key("network.init"))
     if config.network.init in ("constant", "normal"):
-        st.number_input("Init value / sigma", 0.0, 10.0, key=W.key("network.init_scale"))
+        _number("network.init_scale", "Init value / sigma")
     acts = {layer.activation for layer in config.network.hidden}
     if "leaky_relu" in acts:
-        st.number_input("Leaky ReLU slope", 0.0, 1.0, key=W.key("network.leaky_slope"))
+        _number("network.leaky_slope", "Leaky ReLU slope")
     if "elu" in acts:
-        st.number_input("ELU alpha", 0.0, 10.0, key=W.key("network.elu_alpha"))
+        _number("network.elu_alpha", "ELU alpha")
 
 
 def _render_layer(i: int) -> None:
     with st.container(border=True):
         top = st.columns([2, 3])
-        top[0].number_input(f"Layer {i + 1} units", 1, C.MAX_UNITS, key=W.layer_key(i, "units"))
-        top[1].selectbox("Activation", C.ACTIVATIONS, key=W.layer_key(i, "activation"))
-        st.slider("Dropout", 0.0, 0.9, step=0.05, key=W.layer_key(i, "dropout"))
+        lo, hi = C.limits("network.hidden.units")
+        top[0].number_input(f"Layer {i + 1} units", lo, hi, key=W.layer_key(i, "units"))
+        top[1].selectbox(
+            "Activation", C.choices("network.hidden.activation"), key=W.layer_key(i, "activation")
+        )
+        st.slider(
+            "Dropout", *C.limits("network.hidden.dropout"), step=0.05, key=W.layer_key(i, "dropout")
+        )
         st.checkbox("Batch norm", key=W.layer_key(i, "batch_norm"))
         with st.popover("Layer kind", width="stretch"):
-            st.radio("Kind", C.LAYER_KINDS, key=W.layer_key(i, "kind"), horizontal=True)
-            st.slider("Maxout pieces", 2, 8, key=W.layer_key(i, "maxout_pieces"))
+            st.radio(
+                "Kind",
+                C.choices("network.hidden.kind"),
+                key=W.layer_key(i, "kind"),
+                horizontal=True,
+            )
+            pieces = C.limits("network.hidden.maxout_pieces")
+            st.slider("Maxout pieces", *pieces, key=W.layer_key(i, "maxout_pieces"))
 
 
 def render_training(config: C.PlaygroundConfig, n_train: int) -> None:
     _render_optimizer(config.training.optimizer)
     st.slider(
-        "Batch size", 1, max(1, min(n_train, C.MAX_BATCH_SIZE)), key=W.key("training.batch_size")
+        "Batch size",
+        1,
+        max(1, min(n_train, C.limits("training.batch_size")[1])),
+        key=W.key("training.batch_size"),
     )
     _render_schedule(config)
     reg = config.training.regularization
     _rate_slider("L1 rate", RATES, reg.l1, "training.regularization.l1")
     _rate_slider("L2 rate", RATES, reg.l2, "training.regularization.l2")
     cols = st.columns(2)
-    cols[0].number_input(
-        "Clip grad norm", 0.0, 1e4, format="%g", key=W.key("training.regularization.grad_clip")
-    )
-    cols[1].number_input(
-        "Max-norm", 0.0, 100.0, format="%g", key=W.key("training.regularization.max_norm")
-    )
+    with cols[0]:
+        _number("training.regularization.grad_clip", "Clip grad norm")
+    with cols[1]:
+        _number("training.regularization.max_norm", "Max-norm")
     _render_early_stopping(config)
 
 
@@ -190,7 +185,7 @@ def _render_optimizer(opt: C.OptimizerConfig) -> None:
     """The optimizer, a caption with its defaults, then the settings it reads (registry order)."""
     st.selectbox(
         "Optimizer",
-        C.OPTIMIZERS,
+        C.choices("training.optimizer.name"),
         key=W.key("training.optimizer.name"),
         format_func=lambda name: OPTIMIZER_CLASSES[name].label,
         on_change=_start_from_optimizer_defaults,
@@ -202,8 +197,7 @@ def _render_optimizer(opt: C.OptimizerConfig) -> None:
     for name in optimizer_defaults(opt.name):
         if name != "learning_rate":
             h = HYPERPARAMETERS[name]
-            path = f"training.optimizer.{name}"
-            st.number_input(h.label, h.low, h.high, format="%g", key=W.key(path), help=h.help)
+            _number(f"training.optimizer.{name}", h.label, help=h.help)
 
 
 def _start_from_optimizer_defaults() -> None:
@@ -225,16 +219,18 @@ def _rate_slider(label: str, options: tuple, value: float, path: str) -> None:
 
 
 def _render_schedule(config: C.PlaygroundConfig) -> None:
-    st.selectbox("Learning-rate schedule", C.SCHEDULES, key=W.key("training.schedule.name"))
-    name = config.training.schedule.name
-    if name == "step":
-        st.number_input("Every (steps)", 1, 10**7, key=W.key("training.schedule.step_size"))
-    if name in ("step", "exponential"):
-        st.number_input("Factor", 1e-4, 1.0, format="%g", key=W.key("training.schedule.gamma"))
-    if name == "plateau":
-        st.number_input(
-            "Patience (evaluations)", 1, 10**5, key=W.key("training.schedule.plateau_patience")
-        )
+    """The schedule, its formula, then the settings it reads (from its registry entry)."""
+    st.selectbox(
+        "Learning-rate schedule",
+        C.choices("training.schedule.name"),
+        key=W.key("training.schedule.name"),
+        format_func=_label(SCHEDULES),
+    )
+    schedule = SCHEDULES[config.training.schedule.name]
+    if schedule.settings:
+        st.caption(f"rate = {schedule.formula}")
+    for setting, label in schedule.settings.items():
+        _number("training.schedule." + setting, label)
 
 
 def _render_early_stopping(config: C.PlaygroundConfig) -> None:
@@ -243,19 +239,17 @@ def _render_early_stopping(config: C.PlaygroundConfig) -> None:
         return
     st.selectbox(
         "Monitor",
-        C.MONITORS,
+        C.choices("training.early_stopping.monitor"),
         format_func=MONITOR_LABELS.get,
         key=W.key("training.early_stopping.monitor"),
     )
     cols = st.columns(2)
-    cols[0].number_input("Patience", 1, 10**5, key=W.key("training.early_stopping.patience"))
-    cols[1].number_input(
-        "Min delta", 0.0, 10.0, format="%g", key=W.key("training.early_stopping.min_delta")
-    )
+    with cols[0]:
+        _number("training.early_stopping.patience", "Patience")
+    with cols[1]:
+        _number("training.early_stopping.min_delta", "Min delta")
     st.checkbox("Restore best weights", key=W.key("training.early_stopping.restore_best"))
-    st.number_input(
-        "Evaluate every (steps, 0 = each epoch)", 0, 10**6, key=W.key("training.eval_every")
-    )
+    _number("training.eval_every", "Evaluate every (steps, 0 = each epoch)")
 
 
 def new_seed() -> int:

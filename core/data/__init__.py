@@ -1,6 +1,6 @@
 """Every dataset the playground offers, as NumPy arrays with a train/test split.
 
-`load_dataset(cfg)` dispatches on `cfg.dataset` (a name from core.config.DATASETS) and raises
+`load_dataset(cfg)` dispatches on the kind of `cfg.dataset` (core.datasets.DATASETS) and raises
 DataError, phrased for the user, for any problem with the data.
 
 - Generated 2D sets (domain [-6, 6]): raw points (n, 2) -> the selected features (FEATURES_2D,
@@ -18,18 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.config import (
-    DATASETS,
-    DATASETS_2D_MULTICLASS,
-    DATASETS_2D_REGRESSION,
-    MAX_GENERATED_POINTS,
-    DataConfig,
-)
+from core.config import MAX_GENERATED_POINTS, DataConfig
 from core.data import generators as gen
 from core.data.classic import load_classic
 from core.data.csv_upload import MAX_CSV_BYTES, csv_columns, infer_task, load_csv
 from core.data.dataset import DataError, Dataset
-from core.data.features import FEATURE_LABELS, feature_labels, feature_map
+from core.data.features import feature_labels, feature_map
 from core.data.mnist import (
     Progress,
     download_mnist,
@@ -45,9 +39,9 @@ from core.data.preprocess import (
     rng_for,
     stratified_take,
 )
+from core.datasets import DATASETS
 
 __all__ = [
-    "FEATURE_LABELS",
     "MAX_CSV_BYTES",
     "Progress",
     "DataError",
@@ -81,11 +75,12 @@ def _generated_2d(cfg: DataConfig) -> Dataset:
     else:
         generate = gen.REGRESSION_2D.get(name) or gen.CLASSIFICATION_2D[name]
         raw, y = generate(n, noise, rng)
-    if name in DATASETS_2D_REGRESSION:
-        task, classes = "regression", []
-    else:
-        task = "multiclass" if name in DATASETS_2D_MULTICLASS else "binary"
-        classes = _class_names(int(y.max()) + 1 if task == "multiclass" else 2)
+    task = DATASETS[name].task
+    classes = (
+        []
+        if task == "regression"
+        else _class_names(int(y.max()) + 1 if task == "multiclass" else 2)
+    )
     features = feature_map(cfg.features)
     return build_dataset(
         name,
@@ -177,13 +172,14 @@ def load_dataset(
     name = cfg.dataset
     if name not in DATASETS:
         raise DataError(f"Unknown dataset {name!r}: choose one of {list(DATASETS)}.")
-    if name in gen.CLASSIFICATION_2D or name in gen.REGRESSION_2D:
+    kind = DATASETS[name].kind
+    if kind == "2d":
         return _generated_2d(cfg)
-    if name in gen.REGRESSION_1D:
+    if kind == "1d":
         return _generated_1d(cfg)
-    if name == "mnist":
+    if kind == "images":
         return _mnist(cfg, progress)
-    if name == "csv":
+    if kind == "csv":
         if not csv_bytes:
             raise DataError("Upload a CSV file first.")
         return load_csv(

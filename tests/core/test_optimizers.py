@@ -237,7 +237,7 @@ def test_every_registry_entry_is_complete_and_lists_what_the_optimizer_reads(nam
 
 
 def test_the_config_derives_its_optimizer_fields_from_the_registry():
-    assert tuple(OPTIMIZER_CLASSES) == OPTIMIZERS
+    assert tuple(OPTIMIZER_CLASSES) == tuple(OPTIMIZERS)
     settings = {f.name: f for f in fields(OptimizerConfig) if f.name != "name"}
     assert set(settings) == set(HYPERPARAMETERS)
     for name, f in settings.items():
