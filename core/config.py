@@ -94,6 +94,14 @@ INITS = (
 ACTIVATIONS = Choices(ACTIVATION_REGISTRY)  # core.activations
 ALL_HEADS = Choices(HEADS)  # core.losses
 OUTPUT_HEADS = _HeadsByTask()  # output head = output activation + loss, per task
+
+
+def fitting_head(task: str, head: str) -> str:
+    """`head` if it serves `task`, else the task's default head (its first)."""
+    heads = OUTPUT_HEADS[task]
+    return head if head in heads else heads[0]
+
+
 OPTIMIZERS = Choices(OPTIMIZER_CLASSES)  # core.optimizers
 SCHEDULES = Choices(SCHEDULE_REGISTRY)  # core.schedules
 DATASETS = Choices(DATASET_REGISTRY)  # core.datasets
@@ -236,7 +244,8 @@ class DataConfig:
     train_fraction: float = field(default=0.5, metadata=_range(0.1, 0.9))
     seed: int = field(default=0, metadata=_range(0, 2**31 - 1, integer=True))
     features: list[str] = field(
-        default_factory=lambda: ["x1", "x2"], metadata={"items": FEATURES_2D, "length": (1, len(FEATURE_REGISTRY))}
+        default_factory=lambda: ["x1", "x2"],
+        metadata={"items": FEATURES_2D, "length": (1, len(FEATURE_REGISTRY))},
     )
     standardize: bool = True
     n_classes: int = field(default=3, metadata=_range(3, 6, integer=True))  # for "blobs"

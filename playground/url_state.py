@@ -19,9 +19,11 @@ from typing import Any, get_type_hints
 
 from core.config import (
     MAX_HIDDEN_LAYERS,
+    TASKS,
     ConfigError,
     LayerConfig,
     PlaygroundConfig,
+    fitting_head,
     flatten,
     from_dict,
     set_path,
@@ -224,14 +226,14 @@ def _reason(err: Exception) -> str:
 
 def _relax_head(tree: dict, notices: list[str] | None = None) -> dict:
     """If the output head does not fit the task, use the task's default head."""
-    from core.config import OUTPUT_HEADS
-
     net = tree["network"]
-    heads = OUTPUT_HEADS.get(net.get("task"), ())
-    if heads and net.get("head") not in heads:
+    if net.get("task") not in TASKS:
+        return tree
+    head = fitting_head(net["task"], net.get("head"))
+    if head != net.get("head"):
         if notices is not None:
             notices.append(f"Output '{net.get('head')}' does not fit task '{net['task']}'.")
-        net["head"] = heads[0]
+        net["head"] = head
     return tree
 
 
