@@ -15,7 +15,7 @@ DEFAULT_CAPACITY = 2_000
 class Series:
     """(step, value) pairs with a hard cap on their number."""
 
-    __slots__ = ("capacity", "_steps", "_values", "_n")
+    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         if capacity < 4:
@@ -24,6 +24,7 @@ class Series:
         self._steps = np.empty(capacity, dtype=np.int64)
         self._values = np.empty(capacity, dtype=np.float64)
         self._n = 0
+        self._frozen = False
 
     def __len__(self) -> int:
         return self._n
@@ -52,6 +53,15 @@ class Series:
             self._n = n + take
             i += take
 
+    def frozen_copy(self) -> Series:
+        """The points so far, copied into read-only arrays: appending to it raises, and
+        appending to this series leaves it as it is."""
+        copy = Series.__new__(Series)
+        copy.capacity, copy._n, copy._frozen = self.capacity, self._n, True
+        copy._steps, copy._values = self._steps[: self._n].copy(), self._values[: self._n].copy()
+        copy._steps.flags.writeable = copy._values.flags.writeable = False
+        return copy
+
     def _thin_older_half(self) -> None:
         half = self.capacity // 2
         kept = np.r_[np.arange(0, half, 2), np.arange(half, self.capacity)]
@@ -62,16 +72,20 @@ class Series:
 
     @property
     def steps(self) -> np.ndarray:
-        return self._steps[: self._n].copy()
+        """The steps (a copy; read-only and shared for a frozen copy)."""
+        return self._steps if self._frozen else self._steps[: self._n].copy()
 
     @property
     def values(self) -> np.ndarray:
-        return self._values[: self._n].copy()
+        """The values (a copy; read-only and shared for a frozen copy)."""
+        return self._values if self._frozen else self._values[: self._n].copy()
 
     def last(self) -> float | None:
         return float(self._values[self._n - 1]) if self._n else None
 
     def clear(self) -> None:
+        if self._frozen:
+            raise ValueError("a frozen copy of a series cannot change")
         self._n = 0
 
 
@@ -94,6 +108,12 @@ class SnapshotsOverTime:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def frozen_copy(self) -> SnapshotsOverTime:
+        """The pairs so far in new tuples (the items are shared: records nobody modifies)."""
+        copy = SnapshotsOverTime(self.capacity)
+        copy.steps, copy.items = tuple(self.steps), tuple(self.items)
+        return copy
 
 
 RUN_SERIES = (
@@ -135,6 +155,16 @@ class History:
         self.events.append({"step": int(step), "kind": kind, "text": text})
         if len(self.events) > 200:
             del self.events[:100]
+
+    def frozen_copy(self) -> History:
+        """The history as of now, in copies that later steps never change (appending raises)."""
+        copy = History.__new__(History)
+        copy.n_layers = self.n_layers
+        copy.run = {name: s.frozen_copy() for name, s in self.run.items()}
+        copy.layers = {m: [s.frozen_copy() for s in per] for m, per in self.layers.items()}
+        copy.histograms = self.histograms.frozen_copy()
+        copy.events = tuple(dict(e) for e in self.events)
+        return copy
 
     def nbytes(self) -> int:
         """Approximate memory held by the series (for the memory benchmark)."""

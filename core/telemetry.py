@@ -5,7 +5,8 @@ Layer index i runs over the network's blocks: hidden layers 0..L-1, then the out
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from core.history import History
 HISTOGRAM_BINS = 30
 
 
-@dataclass
+@dataclass(frozen=True)
 class Histogram:
     """Counts over fixed bin edges (len(edges) == len(counts) + 1)."""
 
@@ -25,7 +26,7 @@ class Histogram:
         return self.edges.nbytes + self.counts.nbytes
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerHistograms:
     weights: Histogram
     activations: Histogram
@@ -35,7 +36,7 @@ class LayerHistograms:
         return self.weights.nbytes() + self.activations.nbytes() + self.gradients.nbytes()
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerStats:
     """Scalars for one layer at one step.
 
@@ -57,7 +58,7 @@ class LayerStats:
     dead_frac: float | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class EarlyStoppingState:
     enabled: bool = False
     monitor: str = "val_loss"
@@ -73,15 +74,18 @@ class EarlyStoppingState:
     restored: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class DivergenceState:
     diverged: bool = False
     step: int | None = None
     reason: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Snapshot:
+    """The run as of one step, by value: nothing in it changes when training goes on (the
+    history is a frozen copy, the weights are copies)."""
+
     step: int
     epoch: int
     learning_rate: float
@@ -90,11 +94,13 @@ class Snapshot:
     val_loss: float | None
     train_accuracy: float | None
     val_accuracy: float | None
-    layers: list[LayerStats]
+    layers: Sequence[LayerStats]
     early_stopping: EarlyStoppingState
     divergence: DivergenceState
-    weights: list[tuple[np.ndarray, np.ndarray]]  # (W, b) per layer, copies
-    history: History
-    histograms: list[LayerHistograms] | None = None  # latest taken
+    weights: list[tuple[np.ndarray, np.ndarray]] | None  # (W, b) per layer, copies (if asked)
+    history: History  # frozen copy (History.frozen_copy)
+    histograms: Sequence[LayerHistograms] | None = None  # latest taken
     histogram_step: int | None = None
-    extras: dict = field(default_factory=dict)
+    stop_reason: str = ""  # why training stopped ("" while it runs)
+    epoch_progress: float = 0.0  # fraction of the current epoch done
+    eval_step: int | None = None  # step at which train/val loss and accuracy were measured

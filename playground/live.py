@@ -117,7 +117,7 @@ def _fast_panel_locked(session: PlaygroundSession) -> None:
             st.rerun()
         if pacing.should_repace(session.tick_interval, session.paced_at):
             st.rerun()  # a full rerun hands the browser a new run_every
-    snap = session.trainer.snapshot()  # one per tick: it copies every weight matrix
+    snap = session.trainer.snapshot(weights=False)  # metrics and status draw no weights
     views.render_metrics(session, snap)
     views.render_run_status(snap)
     views.render_output(session)

@@ -12,8 +12,9 @@ from core.config import (
     PlaygroundConfig,
 )
 from core.data.dataset import Dataset
+from core.evaluation import EVAL_MAX, EVAL_MIN, eval_points
 from core.telemetry import HISTOGRAM_BINS
-from core.trainer import EVAL_MAX, EVAL_MIN, Trainer, eval_points
+from core.trainer import Trainer
 
 
 def blobs(n_train=40, n_test=40, seed=0, task="binary", n_in=2) -> Dataset:
@@ -490,3 +491,92 @@ def test_periodic_evaluation_uses_fewer_points_for_big_nets_on_small_sets():
     tr = Trainer(config(), ds)
     ev, full = tr.evaluate(max_points=EVAL_MAX), tr.evaluate()
     assert ev == pytest.approx(full)  # small sets: the subsets are the whole splits
+
+
+# --- types and values of what the trainer hands out ---------------------------------------------
+
+
+def test_step_says_whether_training_goes_on():
+    cfg = config(hidden=(16, 16), activation="relu", task="regression", lr=10.0, batch=40)
+    ds = blobs(task="regression")
+    ds.y_train = ds.y_train * 1e3
+    tr = Trainer(cfg, ds)
+    results = [tr.step() for _ in range(500)]
+    assert results[0] is True and tr.stopped
+    first_false = results.index(False)
+    assert all(results[:first_false]) and not any(results[first_false:])
+    assert tr.step_count == first_false  # the step that diverged is not applied
+
+
+def test_a_snapshot_is_a_value_training_on_does_not_change():
+    tr = Trainer(config(hidden=(4,), stats_every=1, histogram_every=1), blobs())
+    tr.run(seconds=60, max_steps=7)
+    snap = tr.snapshot()
+    lengths = {name: len(s) for name, s in snap.history.run.items()}
+    grad_norms = snap.history.layers["grad_norm"][0].values.copy()
+    n_hists, n_events = len(snap.history.histograms), len(snap.history.events)
+    tr.run(seconds=60, max_steps=30)
+    tr.set_learning_rate(0.05)
+    assert {name: len(s) for name, s in snap.history.run.items()} == lengths
+    np.testing.assert_array_equal(snap.history.layers["grad_norm"][0].values, grad_norms)
+    assert len(snap.history.histograms) == n_hists and len(snap.history.events) == n_events
+    assert snap.history.run["batch_loss"].steps[-1] == 7
+    with pytest.raises((ValueError, IndexError)):
+        snap.history.run["batch_loss"].append(8, 0.1)
+    with pytest.raises(ValueError):
+        snap.history.run["batch_loss"].values[0] = 0.0
+    assert len(tr.history.run["batch_loss"]) == 37  # the trainer's own history goes on
+
+
+def test_snapshot_fields_are_typed_and_weights_are_copied_only_when_asked():
+    tr = Trainer(config(), blobs())
+    tr.run(seconds=60, max_steps=5)
+    snap = tr.snapshot(weights=False)
+    assert snap.weights is None
+    assert snap.eval_step == 4 and snap.stop_reason == "" and snap.epoch_progress == 0.25
+    assert not hasattr(snap, "extras")
+    weights = tr.weights()
+    assert [W.shape for W, _ in weights] == [tr.network.params[b.weight_key].shape
+                                             for b in tr.network.blocks]  # fmt: skip
+    weights[0][0][...] = 7.0
+    assert not np.any(tr.network.params["0.W"] == 7.0)
+    with pytest.raises(AttributeError):
+        snap.step = 3  # frozen
+
+
+def test_a_refused_regularization_change_changes_nothing():
+    tr = Trainer(config(), blobs())
+    with pytest.raises(ConfigError, match="training.regularization.l2"):
+        tr.set_regularization(l1=0.5, l2=-1.0)
+    assert tr.l1 == 0.0 and tr.config.training.regularization.l1 == 0.0
+    assert not tr.history.events
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "training.optimizer.learning_rate",
+        "training.regularization.l1",
+        "training.regularization.l2",
+        "training.regularization.max_norm",
+        "training.regularization.grad_clip",
+    ],
+)
+def test_mid_run_controls_accept_exactly_the_config_range(path):
+    from core.config import limits
+
+    tr = Trainer(config(), blobs())
+    name = path.rsplit(".", 1)[1]
+
+    def change(value):
+        if name == "learning_rate":
+            tr.set_learning_rate(value)
+        else:
+            tr.set_regularization(**{name: value})
+
+    lo, hi = limits(path)
+    change(hi)
+    change(lo)
+    for bad in (hi * 1.01 + 1e-9, lo - 1e-9, float("nan"), True):
+        with pytest.raises(ConfigError, match=path):
+            change(bad)

@@ -354,7 +354,7 @@ def test_pause_measures_the_metrics_of_the_weights_shown():
         sess.tick(10.0, max_steps=7)  # mid-epoch: the last evaluation was at step 0
         sess.pause()
         snap = sess.trainer.snapshot()
-        assert snap.step == 7 and snap.extras["eval_step"] == 7
+        assert snap.step == 7 and snap.eval_step == 7
         assert snap.val_loss == sess.trainer.evaluate(EVAL_MAX)["val_loss"]
 
 
