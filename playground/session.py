@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from core import predictions
 from core.config import OUTPUT_HEADS, ConfigError, PlaygroundConfig
 from core.data import DataError, Dataset
 from core.serialization import ModelFileError, SavedModel, load_model
@@ -264,6 +267,33 @@ class PlaygroundSession:
             f"That model cannot be used: {reason} The current network stays.",
             "model_upload",
         )
+
+    # --- what the charts draw: model outputs, computed in core.predictions ----------------------
+
+    def output_map(self) -> predictions.OutputMap | None:
+        """The model's output over the data's input plane or line (None for other data)."""
+        return predictions.output_map(self.trainer.network, self.dataset)
+
+    def neuron_maps(self) -> predictions.NeuronMaps | None:
+        """Each neuron's output over the input plane (None for data without a plane)."""
+        return predictions.neuron_maps(self.trainer.network, self.dataset)
+
+    def test_predictions(self, limit: int | None = None) -> np.ndarray:
+        """The model's outputs (n, k) for the first `limit` test examples (all by default)."""
+        return predictions.predictions(self.trainer.network, self.dataset.X_test[:limit])
+
+    def test_classes(self, limit: int | None = None) -> np.ndarray:
+        """The head's class for the first `limit` test examples (all by default)."""
+        return predictions.predicted_classes(self.trainer.network, self.dataset.X_test[:limit])
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Per layer (hidden blocks, then the output layer) its name."""
+        return [block.name for block in self.trainer.network.blocks]
+
+    @property
+    def layer_activations(self) -> list[str]:
+        return [block.activation for block in self.trainer.network.blocks]
 
     # --- messages ---------------------------------------------------------------------------
 

@@ -11,10 +11,7 @@ from playground.charts import CAPTIONS
 from playground.session import PlaygroundSession
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
-OUTPUT_RESOLUTION = 50
-NEURON_RESOLUTION = 16
-CURVE_POINTS = 200
-MC_PASSES = 20
+SAMPLE_IMAGES = 24  # test images shown with their predicted class
 NOTICE_STYLE = {"info": st.info, "warning": st.warning, "error": st.error}
 
 
@@ -67,7 +64,7 @@ def render_metrics(session: PlaygroundSession, snap: Snapshot) -> None:
         bottom[2].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
     else:
         bottom[2].metric("Batch loss", _fmt(snap.batch_loss))
-    measured = snap.eval_step
+    measured = snap.extras.get("eval_step")
     if measured is not None and measured != snap.step:
         st.caption(
             f"Train and test figures measured at step {measured:,} (at each epoch end, and "
@@ -87,7 +84,7 @@ def render_run_status(snap: Snapshot) -> None:
 
 
 def render_output(session: PlaygroundSession) -> None:
-    dataset, network = session.dataset, session.trainer.network
+    dataset = session.dataset
     if dataset.image_shape is not None:
         _render_image_predictions(session)
         return
@@ -96,24 +93,14 @@ def render_output(session: PlaygroundSession) -> None:
         return
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
-    xs = ys = pred = std = None
-    if dataset.raw_dim == 2:
-        xs, ys, grid = dataset.grid(OUTPUT_RESOLUTION)
-        pred = network.predict(grid)
-    elif dataset.raw_dim == 1:
-        xs = np.linspace(*dataset.domain, CURVE_POINTS)
-        inputs = dataset.transform(xs[:, None])
-        if any(layer.dropout for layer in session.config.network.hidden):
-            pred, std = network.predict_mc_dropout(inputs, MC_PASSES, seed=0)
-        else:
-            pred = network.predict(inputs)
+    out = session.output_map()
     fig = charts.output_figure(
         dataset,
-        xs,
-        pred,
-        ys,
-        head=network.head,
-        std=std,
+        out.xs,
+        out.values,
+        out.ys,
+        classes=out.classes,
+        std=out.std,
         show_test=show_test,
         discretize=discretize,
     )
@@ -121,54 +108,41 @@ def render_output(session: PlaygroundSession) -> None:
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:
-    dataset, network = session.dataset, session.trainer.network
-    X, y = dataset.X_test[:24], dataset.y_test[:24]
-    pred = network.head.predict_class(network.predict(X))
+    dataset = session.dataset
+    X, y = dataset.X_test[:SAMPLE_IMAGES], dataset.y_test[:SAMPLE_IMAGES]
+    pred = session.test_classes(SAMPLE_IMAGES)
     fig = charts.sample_grid(X, y, pred, dataset.image_shape, dataset.class_names)
     _plot(fig, "samples_chart", "samples")
 
 
 def _render_tabular_predictions(session: PlaygroundSession) -> None:
     """Tabular data has no input plane: a confusion matrix, or predicted vs true values."""
-    dataset, network = session.dataset, session.trainer.network
-    pred = network.predict(dataset.X_test)
+    dataset = session.dataset
     if dataset.task == "regression":
-        fig = charts.predicted_vs_actual(dataset.y_test, pred[:, 0])
+        fig = charts.predicted_vs_actual(dataset.y_test, session.test_predictions()[:, 0])
         _plot(fig, "predicted_chart", "predicted")
         return
-    labels = network.head.predict_class(pred)
-    fig = charts.confusion_matrix(dataset.y_test, labels, dataset.class_names)
+    fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
     _plot(fig, "tabular_confusion_chart", "confusion")
 
 
 def render_loss(session: PlaygroundSession) -> None:
     log_y = st.toggle("Log-scale loss", key="log_loss")
-    snap = session.trainer.snapshot(weights=False)
+    snap = session.trainer.snapshot()
     fig = charts.loss_curves(snap.history, snap.early_stopping, snap.divergence, log_y=log_y)
     _plot(fig, "loss_chart", "loss")
 
 
 def render_network(session: PlaygroundSession) -> None:
-    trainer, dataset = session.trainer, session.dataset
-    snap = trainer.snapshot()
-    names = [block.name for block in trainer.network.blocks]
-    acts = [block.activation for block in trainer.network.blocks]
-    maps = input_maps = None
-    if dataset.raw_dim == 2:
-        xs, ys, _ = dataset.grid(NEURON_RESOLUTION)
-        gx, gy = np.meshgrid(xs, ys)
-        raw = np.column_stack([gx.ravel(), gy.ravel()])
-        outputs = trainer.neuron_outputs(raw)
-        maps = charts.maps_from_outputs(outputs, NEURON_RESOLUTION)
-        features = dataset.transform(raw)
-        input_maps = features.T.reshape(-1, NEURON_RESOLUTION, NEURON_RESOLUTION)
+    snap = session.trainer.snapshot()
+    maps = session.neuron_maps()
     fig = charts.network_diagram(
         snap.weights,
-        names,
-        dataset.feature_names,
-        maps,
-        input_maps=input_maps,
-        activations=acts,
+        session.layer_names,
+        session.dataset.feature_names,
+        maps and maps.neurons,
+        input_maps=maps and maps.inputs,
+        activations=session.layer_activations,
     )
     _plot(fig, "network_chart", "network")
 
@@ -185,15 +159,11 @@ def render_inspect(session: PlaygroundSession) -> None:
     if st.session_state.get(INSPECT_VIEW_KEY) not in views:
         st.session_state[INSPECT_VIEW_KEY] = views[0]
     view = st.segmented_control("View", views, key=INSPECT_VIEW_KEY, label_visibility="collapsed")
-    _INSPECT[view or views[0]](session, session.trainer.snapshot(weights=False))
-
-
-def _layer_names(session: PlaygroundSession) -> list[str]:
-    return [block.name for block in session.trainer.network.blocks]
+    _INSPECT[view or views[0]](session, session.trainer.snapshot())
 
 
 def _gradients_view(session: PlaygroundSession, snap) -> None:
-    names = _layer_names(session)
+    names = session.layer_names
     left, right = st.columns(2)
     with left:
         _plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
@@ -208,25 +178,23 @@ def _activations_view(session: PlaygroundSession, snap) -> None:
 
 
 def _weights_view(session: PlaygroundSession, snap) -> None:
-    fig = charts.weight_distributions(snap.history, _layer_names(session), cols=4)
+    fig = charts.weight_distributions(snap.history, session.layer_names, cols=4)
     _plot(fig, "weights_chart", "weights")
 
 
 def _update_ratio_view(session: PlaygroundSession, snap) -> None:
-    fig = charts.update_ratios(snap.history, _layer_names(session))
+    fig = charts.update_ratios(snap.history, session.layer_names)
     _plot(fig, "update_ratio_chart", "update_ratio")
 
 
 def _confusion_view(session: PlaygroundSession, snap) -> None:
     dataset = session.dataset
-    network = session.trainer.network
-    pred = network.head.predict_class(network.predict(dataset.X_test))
-    fig = charts.confusion_matrix(dataset.y_test, pred, dataset.class_names)
+    fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
     _plot(fig, "confusion_chart", "confusion")
 
 
 def _first_layer_view(session: PlaygroundSession, snap) -> None:
-    fig = charts.first_layer_weights(session.trainer.weights()[0][0], session.dataset.image_shape)
+    fig = charts.first_layer_weights(snap.weights[0][0], session.dataset.image_shape)
     _plot(fig, "first_layer_chart", "first_layer")
 
 

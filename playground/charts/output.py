@@ -1,7 +1,7 @@
 """What the network computes over the input plane: decision boundaries (binary, multi-class with
 confidence), the fitted regression surface, or for 1D data the fitted curve (with an optional
-MC-dropout band). Grid predictions come from the app: `xs, ys, X = dataset.grid(50)` then
-`pred = network.predict(X)`, shape (len(ys) * len(xs), k), rows y-major.
+MC-dropout band). The values come from `core.predictions.output_map`: over the plane, shape
+(len(ys) * len(xs), k), rows y-major; a classifier's as class probabilities and its head's class.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from core.config import OUTPUT_HEADS
 from core.data.dataset import Dataset
-from core.losses import Head, make_head
 from playground.charts.common import (
     CLASS_COLORS,
     DIVERGING,
@@ -98,9 +96,11 @@ def _class_colorscale(n: int) -> list:
     return scale
 
 
-def _default_head(task: str) -> Head:
-    """The task's first output head: what `pred` is taken to be when no head is named."""
-    return make_head(OUTPUT_HEADS[task][0])
+def _class_probabilities(pred: np.ndarray) -> np.ndarray:
+    """(n, C) class probabilities; one column (n, 1) is P(class 1) of a binary classifier."""
+    p = np.asarray(pred, dtype=np.float64)
+    p = p.reshape(len(p), -1)
+    return np.column_stack([1.0 - p[:, 0], p[:, 0]]) if p.shape[1] == 1 else p
 
 
 def _class_background(p: np.ndarray, cls: np.ndarray, discretize: bool) -> dict:
@@ -131,7 +131,7 @@ def decision_boundary(
     ys: np.ndarray,
     pred: np.ndarray,
     *,
-    head: Head | None = None,
+    classes: np.ndarray | None = None,
     show_test: bool = False,
     discretize: bool = False,
     height: int = 420,
@@ -139,15 +139,14 @@ def decision_boundary(
 ) -> go.Figure:
     """Classifier output over the plane with the data points on top.
 
-    `pred` is the network's output (n, k) and `head` its output head (default: the task's
-    first), which turns it into class probabilities and the predicted class: colour = the
-    head's predicted class (orange 0, blue 1, ...), strength = confidence. A tanh head's output
-    v is P(class 1) = (v + 1)/2. discretize: hard class regions only.
+    `pred`: class probabilities (n, C), or (n, 1) = P(class 1); `classes`: the class (n,) the
+    model predicts (its head's, see `core.predictions.output_map`), by default the most probable.
+    Colour = class (orange 0, blue 1, ...), strength = confidence. discretize: hard regions only.
     """
-    head = head or _default_head(dataset.task)
-    out = np.asarray(pred, dtype=np.float64).reshape(len(ys) * len(xs), -1)
-    p = _grid(head.probabilities(out), xs, ys)
-    cls = head.predict_class(out).reshape(len(ys), len(xs))
+    probabilities = _class_probabilities(pred)
+    p = _grid(probabilities, xs, ys)
+    cls = probabilities.argmax(axis=1) if classes is None else np.asarray(classes)
+    cls = cls.reshape(len(ys), len(xs))
     n = p.shape[2]
     names = dataset.class_names or [str(c) for c in range(n)]
     background = {"type": "heatmap", "x": f32(xs), "y": f32(ys), "zmin": 0, "showscale": False}
@@ -286,7 +285,7 @@ def output_figure(
     pred: np.ndarray | None,
     ys: np.ndarray | None = None,
     *,
-    head: Head | None = None,
+    classes: np.ndarray | None = None,
     std: np.ndarray | None = None,
     show_test: bool = False,
     discretize: bool = False,
@@ -294,7 +293,8 @@ def output_figure(
     uirevision: str = "output",
 ) -> go.Figure:
     """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve);
-    `head` is the output head that made `pred` (see `decision_boundary`)."""
+    for a classifier `pred` holds class probabilities and `classes` the predicted class (see
+    `decision_boundary`)."""
     if dataset.raw_dim not in (1, 2):
         return empty_figure(
             "No input plane for this dataset: see the sample predictions and confusion matrix.",
@@ -316,7 +316,7 @@ def output_figure(
         xs,
         ys,
         pred,
-        head=head,
+        classes=classes,
         show_test=show_test,
         discretize=discretize,
         height=height,

@@ -17,6 +17,7 @@ from core.config import (
 )
 from core.data import load_dataset
 from core.losses import make_head
+from core.predictions import output_map
 from core.trainer import Trainer
 from playground.charts import output_figure
 from playground.charts.common import CLASS_COLORS, NEGATIVE, POSITIVE
@@ -63,7 +64,8 @@ def test_tanh_output_is_mapped_to_a_probability_not_clipped():
     ds = make_dataset("binary")
     xs, ys, p = grid_probs(ds, 20)
     v = 2 * p - 1
-    fig = output_figure(ds, xs, v, ys, head=make_head("tanh_mse"))
+    head = make_head("tanh_mse")
+    fig = output_figure(ds, xs, head.probabilities(v), ys, classes=head.predict_class(v))
     np.testing.assert_array_equal(shown_classes(fig), v[:, 0] > 0)
     hm = heatmap(fig)
     np.testing.assert_allclose(np.asarray(hm.customdata).ravel(), p[:, 0], atol=1e-6)
@@ -112,7 +114,8 @@ def test_map_shows_each_class_on_the_share_of_the_plane_the_model_predicts(head,
     network, ds = trainer.network, trainer.dataset
     xs, ys, grid = ds.grid(50)
     out = network.predict(grid)
-    fig = output_figure(ds, xs, out, ys, head=network.head, discretize=discretize)
+    drawn = output_map(network, ds, resolution=50)
+    fig = output_figure(ds, xs, drawn.values, ys, classes=drawn.classes, discretize=discretize)
     shown = shown_classes(fig)
     predicted = network.head.predict_class(out)
     n = len(ds.class_names)
