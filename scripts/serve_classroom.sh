@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Serve the playground to a classroom: P app processes behind nginx with sticky sessions.
+# Serve the playground to a classroom: P app processes behind nginx with sticky sessions;
+# nginx serves Streamlit's static files itself.
 #
 #   scripts/serve_classroom.sh [P]        # default P=2; stop with scripts/stop_classroom.sh
 #
@@ -45,7 +46,7 @@ sys.exit(f"{url} did not become healthy")
 EOF
 }
 
-servers=""
+ports=()
 for i in $(seq 0 $((P - 1))); do
     port=$((FIRST_APP_PORT + i))
     # No file watcher: a served app must not reload modules under running sessions.
@@ -54,15 +55,42 @@ for i in $(seq 0 $((P - 1))); do
         >"$RUN_DIR/app-$port.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/app-$port.pid"
     echo "$port" >>"$RUN_DIR/ports"
-    servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
+    ports+=("$port")
 done
-for port in $(cat "$RUN_DIR/ports"); do
+
+# Streamlit's frontend for nginx to serve: a copy of the installed package's static folder,
+# with a gzipped twin of each text file (gzip_static), made while the apps start.
+STATIC_DIR="$RUN_DIR/static"
+rm -rf "$STATIC_DIR"
+cp -r "$("$PY" -c 'import os, streamlit; print(os.path.dirname(streamlit.__file__))')/static" "$STATIC_DIR"
+find "$STATIC_DIR" -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.json' \
+    -o -name '*.svg' -o -name '*.map' -o -name '*.ttf' \) -size +1k -exec gzip -k -6 {} +
+
+# Upstreams: "playground" (every process, for a browser without a cookie) and, per process,
+# "bp_PORT" (that process, the others as backups); routes map a bp_route cookie to them.
+{
+    echo "    upstream playground {"
+    echo "        least_conn;"
+    for port in "${ports[@]}"; do echo "        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"; done
+    echo "    }"
+    for port in "${ports[@]}"; do
+        echo "    upstream bp_$port {"
+        echo "        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"
+        for other in "${ports[@]}"; do
+            [ "$other" = "$port" ] || echo "        server 127.0.0.1:$other max_fails=1 fail_timeout=10s backup;"
+        done
+        echo "    }"
+    done
+} >"$RUN_DIR/upstreams"
+for port in "${ports[@]}"; do echo "        \"127.0.0.1:$port\" bp_$port;"; done >"$RUN_DIR/routes"
+
+for port in "${ports[@]}"; do
     wait_healthy "http://127.0.0.1:$port" 90
 done
 
-printf '%s' "$servers" >"$RUN_DIR/upstream_servers"
-sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" \
-    -e "/^@UPSTREAM_SERVERS@$/{r $RUN_DIR/upstream_servers" -e "d}" \
+sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" -e "s|@STATIC_DIR@|$STATIC_DIR|g" \
+    -e "/^@UPSTREAMS@$/{r $RUN_DIR/upstreams" -e "d}" \
+    -e "/^@ROUTES@$/{r $RUN_DIR/routes" -e "d}" \
     deploy/nginx.conf.template >"$RUN_DIR/nginx.conf"
 nginx_args=(-p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log")
 env -u NGINX "$NGINX_BIN" -t -q "${nginx_args[@]}"

@@ -1,14 +1,20 @@
 """A classroom of simulated students training at once against the running app.
 
-    python -m tests.load.classroom --students 30 --seconds 60 --start-app
-    python -m tests.load.classroom --students 30 --seconds 60 --url http://127.0.0.1:8600 \
+    python -m tests.load.classroom --students 30 --seconds 30 --ramp 5 --start-app
+    python -m tests.load.classroom --students 30 --seconds 30 --ramp 5 --lesson --start-app
+    python -m tests.load.classroom --students 30 --seconds 30 --url http://127.0.0.1:8600 \
         --app-ports 8601,8602          # behind scripts/serve_classroom.sh
 
-Each student is a real websocket session speaking Streamlit's browser protocol
-(`tests/load/student.py`): it loads the page, clicks Play, answers the live fragment's
-`run_every` timer like the frontend, trains for --seconds, clicks Pause and leaves. One
-idle "probe" tab connects first so that the per-session memory excludes the app's
-one-off imports: per session = (RSS while all train - RSS with the probe only) / N.
+Each student is a browser tab (`tests/load/student.py`, `tests/load/browser.py`): it fetches
+the page and its static files as a browser does (index.html, the scripts, styles and fonts
+it names and their imports, then the frontend chunk of each element the first run drew),
+opens a real websocket session speaking Streamlit's protocol, clicks Play as soon as the
+page is usable (or, with --lesson, once every student's page has loaded), answers the live
+fragments' `run_every` timers like the frontend, trains for --seconds, clicks Pause and
+leaves. Students open the page evenly over --ramp seconds. A redraw counts when a finished
+run delivered a new "Steps" value. One idle "probe" tab connects first so that the
+per-session memory excludes the app's one-off imports: per session = (RSS while all train -
+RSS with the probe only) / N.
 
 Traffic goes to 127.0.0.1 only and every run is bounded in time.
 """
@@ -26,12 +32,13 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.load import server as S
 from tests.load.student import (
+    Behaviour,
     Probe,
     StudentResult,
     route_upstream,
@@ -55,9 +62,12 @@ class Plan:
     kill_after: float = 0.0  # ... this many seconds after the first student joined
     late: int = 0  # students who join after the kill (they must reach a survivor)
     late_seconds: float = 0.0
+    restart_after: float = 0.0  # seconds after the kill: start the app on that port again
     routes: tuple[str, ...] = ()  # affinity cookies the students arrive with (see balanced)
     query: str = ""  # the link the students open, e.g. "preset=digits"
     poke: bool = False  # after lingering, one tab comes and goes (see --poke)
+    lesson: bool = False  # everyone loads the page, then all press Play together
+    behaviour: Behaviour = field(default_factory=Behaviour)
 
 
 def check_local(url: str) -> None:
@@ -79,20 +89,19 @@ def run_plan(plan: Plan) -> dict:
         return pool.submit(asyncio.run, run(plan)).result()
 
 
-def balanced_routes(url: str, per_upstream: int = 8) -> tuple[str, ...]:
-    """Affinity cookie values that spread students evenly over the proxy's app processes.
+def balanced_routes(url: str, processes: int = 2, tries: int = 40) -> tuple[str, ...]:
+    """The proxy's affinity cookies, one per app process: students arrive with them in turn,
+    to compare one process with several at a known, even split.
 
-    Fresh browsers get a random cookie from nginx, so an unlucky classroom can be uneven;
-    to compare one process with two at a known split, students arrive with these instead.
+    The proxy names the process that answered in its cookie; fresh health checks are spread
+    over the processes, so a few of them find every name.
     """
-    found: dict[str, list[str]] = {}
-    for k in range(400):
-        route = f"student-{k}"
-        found.setdefault(route_upstream(url, route), []).append(route)
-        if len(found) > 1 and all(len(v) >= per_upstream for v in found.values()):
+    found: dict[str, None] = {}
+    for _ in range(tries):
+        found[route_upstream(url, "")] = None
+        if len(found) >= processes:
             break
-    lists = [v[:per_upstream] for _, v in sorted(found.items())]
-    return tuple(r for group in zip(*lists, strict=False) for r in group)
+    return tuple(sorted(found))
 
 
 def watched_pids(plan: Plan) -> list[int]:
@@ -113,14 +122,18 @@ def watched_pids(plan: Plan) -> list[int]:
 
 async def _students(plan: Plan, indices: list[int], total: int, seconds: float, ramp: float):
     """Run these students in this loop, or spread over client processes."""
+    args = (plan.routes, plan.query, plan.behaviour, plan.lesson)
     if plan.processes <= 1:
-        return await run_students(plan.url, indices, total, seconds, ramp, plan.routes, plan.query)
+        return await run_students(plan.url, indices, total, seconds, ramp, *args)
+    # Lesson style then waits for every page per client process, not across them.
     batches = [indices[k :: plan.processes] for k in range(plan.processes)]
     ctx = multiprocessing.get_context("spawn")
     loop = asyncio.get_running_loop()
     with concurrent.futures.ProcessPoolExecutor(plan.processes, mp_context=ctx) as pool:
         futures = [
-            loop.run_in_executor(pool, run_students_blocking, plan.url, b, total, seconds, ramp)
+            loop.run_in_executor(
+                pool, run_students_blocking, plan.url, b, total, seconds, ramp, *args
+            )
             for b in batches
             if b
         ]
@@ -128,22 +141,40 @@ async def _students(plan: Plan, indices: list[int], total: int, seconds: float, 
     return sorted((r for part in parts for r in part), key=lambda r: r.index)
 
 
-async def _fault(plan: Plan, monitor: S.Monitor, events: dict) -> list[StudentResult]:
-    """Kill one app process mid-run, then send in late students."""
+async def _fault(
+    plan: Plan, monitor: S.Monitor, events: dict, restarted: list
+) -> list[StudentResult]:
+    """Kill one app process mid-run, send in late students, and restart it if asked."""
     if plan.kill_port is None:
         return []
     await asyncio.sleep(plan.kill_after)
     events["killed_pid"] = S.kill_port(plan.kill_port)
     events["killed_at"] = monitor.now()
     events["killed_wall"] = time.time()
-    if not plan.late:
-        return []
-    await asyncio.sleep(2.0)
-    first = plan.students
-    late = list(range(first, first + plan.late))
-    return await run_students(
-        plan.url, late, first + plan.late, plan.late_seconds, 0.0, (), plan.query
-    )
+    late, restart = [], None
+    if plan.restart_after:
+        restart = asyncio.ensure_future(_restart(plan, monitor, events, restarted))
+    if plan.late:
+        await asyncio.sleep(2.0)
+        first = plan.students
+        indices = list(range(first, first + plan.late))
+        late = await run_students(
+            plan.url, indices, first + plan.late, plan.late_seconds, 0.0, (), plan.query
+        )
+    if restart is not None:
+        await restart
+    return late
+
+
+async def _restart(plan: Plan, monitor: S.Monitor, events: dict, restarted: list) -> None:
+    """The killed process comes back on its port (stopped again at the end of the run)."""
+    await asyncio.sleep(plan.restart_after)
+    log = Path(tempfile.mkdtemp(prefix="restarted-")) / "streamlit.log"
+    proc = S.start_app(plan.kill_port, log)
+    restarted.append(proc)
+    url = f"http://127.0.0.1:{plan.kill_port}"
+    await asyncio.to_thread(S.wait_healthy, url, 90.0, proc)
+    events["restarted_at"] = monitor.now()
 
 
 async def run(plan: Plan) -> dict:
@@ -152,6 +183,7 @@ async def run(plan: Plan) -> dict:
     monitor = S.Monitor(watched_pids(plan)).start()
     t_wall0 = time.time() - monitor.now()
     events: dict = {}
+    restarted: list = []
     try:
         await asyncio.sleep(2.0)
         rss_idle = monitor.sample().rss_mb
@@ -168,7 +200,7 @@ async def run(plan: Plan) -> dict:
         rss_one = monitor.sample().rss_mb
         t_start = monitor.now()
         main = _students(plan, list(range(plan.students)), plan.students, plan.seconds, plan.ramp)
-        results, late = await asyncio.gather(main, _fault(plan, monitor, events))
+        results, late = await asyncio.gather(main, _fault(plan, monitor, events, restarted))
         t_end = monitor.now()
         for probe in probes:
             await probe.leave()
@@ -185,6 +217,8 @@ async def run(plan: Plan) -> dict:
             monitor.sample()
     finally:
         monitor.stop()
+        for proc in restarted:
+            S.stop(proc)
     return report(
         plan, results, late, monitor, t_wall0, rss_idle, rss_one, t_start, t_end, left_at, events
     )
@@ -240,7 +274,12 @@ def _summary(results: list[StudentResult]) -> dict:
         "redraws_per_second": _stats([r.redraws_per_second for r in results]),
         "steps_per_second": _stats([r.steps_per_second for r in results]),
         "load_seconds": _stats([r.load_seconds for r in results if r.load_seconds is not None]),
+        "play_seconds": _stats([r.play_seconds for r in results if r.play_seconds is not None]),
+        "page_files": _stats([r.page_files for r in results]),
+        "page_mb": _stats([r.page_bytes / 1e6 for r in results]),
+        "page_files_by_proxy": sum(r.page_by_proxy for r in results),
         "max_gap_seconds": max((r.max_gap for r in results), default=0.0),
+        "students_with_gap_over_3s": sum(r.max_gap > 3.0 for r in results if r.played),
         "run_every": sorted({v for r in results for v in r.intervals.values()}),
     }
 
@@ -298,7 +337,16 @@ def print_report(rep: dict) -> None:
     print(f"redraws/s per student: {a['redraws_per_second']}")
     print(f"steps/s per student:   {a['steps_per_second']}")
     print(f"page load seconds:     {a['load_seconds']}  run_every seen: {a['run_every']}")
-    print(f"longest gap between redraws: {a['max_gap_seconds']} s")
+    print(
+        f"page files per student: {a['page_files']['median']} "
+        f"({a['page_mb']['median']} MB as sent; {a['page_files_by_proxy']} files in all "
+        f"served by the proxy itself)"
+    )
+    print(f"Play answered after (s): {a['play_seconds']}")
+    print(
+        f"longest gap between redraws: {a['max_gap_seconds']} s; students with a gap over "
+        f"3 s: {a['students_with_gap_over_3s']}"
+    )
     print(
         f"server RSS MB: idle {s['rss_idle_mb']}, one tab {s['rss_one_tab_mb']}, "
         f"training {s['rss_training_mb']}, peak {s['rss_peak_mb']}; "
@@ -342,7 +390,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--url", default="", help="the app (default: start one with --start-app)")
     ap.add_argument("--start-app", action="store_true", help="start one app process and stop it")
     ap.add_argument("--processes", type=int, default=1, help="client processes")
-    ap.add_argument("--ramp", type=float, default=None, help="join over this many seconds")
+    ap.add_argument(
+        "--ramp", type=float, default=None, help="students open the page over this many seconds"
+    )
+    ap.add_argument(
+        "--lesson",
+        action="store_true",
+        help="everyone loads the page first, then all press Play together "
+        "(default: each presses Play as soon as its page is usable)",
+    )
+    ap.add_argument(
+        "--no-assets",
+        action="store_true",
+        help="do not fetch the page's static files (only the websocket session)",
+    )
     ap.add_argument("--app-ports", default="", help="app ports to watch, e.g. 8601,8602")
     ap.add_argument("--linger", type=float, default=5.0, help="watch memory after leaving")
     ap.add_argument("--kill-port", type=int, default=None, help="fault: kill this app ...")
@@ -402,9 +463,11 @@ def main(argv: list[str] | None = None) -> int:
         late_seconds=args.seconds / 2,
         query=args.query.lstrip("?"),
         poke=args.poke,
+        lesson=args.lesson,
+        behaviour=Behaviour(assets=not args.no_assets),
     )
     if args.balanced:
-        plan.routes = balanced_routes(url, per_upstream=args.students)
+        plan.routes = balanced_routes(url, processes=max(2, len(ports)))
     traceback = False
     try:
         rep = run_plan(plan)

@@ -70,6 +70,8 @@ class Seen:
     fragment_ids: tuple[str, ...] = ()  # of the run this message belongs to
     delta_fragment: str = ""  # the fragment a delta belongs to ("" outside fragments)
     query_string: str | None = None  # the app rewrote the address bar's query string
+    element: str = ""  # the type of a new element, e.g. "plotly_chart"
+    session_id: str = ""  # new_session: the server's id of this tab's session
 
 
 def read(data: bytes) -> Seen:
@@ -80,6 +82,8 @@ def read(data: bytes) -> Seen:
     seen = Seen(kind=kind, fragment_ids=tuple(msg.metadata.run.fragment_ids))
     if kind == "delta":
         _read_delta(msg.delta, seen)
+    elif kind == "new_session":
+        seen.session_id = msg.new_session.initialize.session_id
     elif kind == "script_finished":
         seen.finished = msg.script_finished
     elif kind == "auto_rerun":
@@ -99,6 +103,7 @@ def _read_delta(delta, seen: Seen) -> None:
         return
     element = delta.new_element
     which = element.WhichOneof("type")
+    seen.element = which or ""
     if which == "button":
         seen.button = (element.button.label, element.button.id)
     elif which == "metric":

@@ -1,9 +1,12 @@
 """One simulated student: a browser tab's websocket session that presses Play and trains.
 
-The student does what the frontend does (see `protocol.py`): fetch the page (keeping any
-cookie, as a browser would, so a proxy's session affinity applies), open the websocket,
-request the first run, click Play, then answer every `auto_rerun` with a fixed-rate timer
-until its training time is over; then it clicks Pause and leaves.
+The student does what the browser does (see `browser.py` and `protocol.py`): fetch the page
+and its static files (keeping cookies, so a proxy's session affinity applies), open the
+websocket, request the first run, load the frontend chunks of the elements it drew, click
+Play, then answer every `auto_rerun` with a fixed-rate timer until its training time is over;
+then it clicks Pause and leaves. A redraw counts when a finished run delivered a new "Steps"
+value. Optionally it reconnects when its connection drops (as the frontend does: a health
+check, then the websocket naming its session), and has a network blip at a given time.
 """
 
 from __future__ import annotations
@@ -16,13 +19,25 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.load import protocol as P
+from tests.load.browser import ROUTE_COOKIE, XSRF_COOKIE, Cookies, PageLoad, Tab
 
 LOAD_TIMEOUT = 90.0  # seconds for the first page run (30 tabs opening at once queue up)
 CLICK_TIMEOUT = 60.0  # a click answered later than this counts as an error
+RECONNECT_TIMEOUT = 30.0  # how long a tab keeps trying to reconnect
 UPSTREAM_HEADER = "X-Upstream"  # set by deploy/nginx.conf.template: which app process
+
+
+@dataclass
+class Behaviour:
+    """How a student's tab behaves beyond opening, playing and leaving."""
+
+    assets: bool = True  # fetch the page's static files as a browser does
+    reconnect: bool = False  # reconnect when the connection drops, as the frontend does
+    blip_at: float = 0.0  # seconds after Play: drop the connection once and reconnect (0: no)
+    upload_after_blip: bool = False  # then PUT a file to the session's upload endpoint
 
 
 @dataclass
@@ -33,7 +48,16 @@ class StudentResult:
     load_seconds: float | None = None
     played: bool = False
     trained_seconds: float = 0.0
-    redraws: int = 0  # finished runs that redrew the Steps metric, while training
+    redraws: int = 0  # finished runs that delivered a new Steps value, while training
+    page_files: int = 0  # files fetched over HTTP to show the page (static files and chunks)
+    page_bytes: int = 0  # as sent (compressed if the server compressed)
+    page_by_proxy: int = 0  # of them served by the proxy itself
+    play_seconds: float | None = None  # Play clicked -> the Pause button drawn
+    session_ids: list[str] = field(default_factory=list)  # each distinct, in order
+    upstreams: list[str] = field(default_factory=list)  # each websocket's process, in order
+    reconnects: int = 0
+    resumed_after_blip: bool | None = None  # the blip's reconnect found the same session
+    upload_status: int | None = None  # the upload after the blip (204 ok, 400 wrong process)
     fragment_runs: int = 0
     full_runs: int = 0
     preempted: int = 0  # runs that ended early for another rerun while training
@@ -47,7 +71,8 @@ class StudentResult:
     intervals: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every
     fragment_redraws: dict[str, int] = field(default_factory=dict)  # while training
     run_seconds: list[float] = field(default_factory=list)  # new_session -> script_finished
-    disconnected: bool = False
+    disconnected: bool = False  # lost the connection (and, if it reconnects, not back yet)
+    lost_connection: bool = False  # lost it at least once
     errors: list[str] = field(default_factory=list)  # distinct messages
     error_count: int = 0
 
@@ -79,23 +104,6 @@ def ws_url(url: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{P.STREAM_PATH}"
 
 
-ROUTE_COOKIE = "bp_route"  # the proxy's affinity cookie (deploy/nginx.conf.template)
-
-
-def fetch_page_cookies(url: str, cookie: str = "") -> str:
-    """GET the page like a browser (sending `cookie`) and return the cookies it then holds."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    headers = {"Cookie": cookie} if cookie else {}
-    request = urllib.request.Request(url.rstrip("/") + "/", headers=headers)
-    jar = dict(c.split("=", 1) for c in cookie.split("; ") if "=" in c)
-    with opener.open(request, timeout=30) as response:
-        response.read()
-        for c in response.headers.get_all("Set-Cookie") or []:
-            name, _, value = c.split(";", 1)[0].partition("=")
-            jar[name.strip()] = value
-    return "; ".join(f"{k}={v}" for k, v in jar.items())
-
-
 def route_upstream(url: str, route: str) -> str:
     """Which app process the proxy sends a browser holding this affinity cookie to."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -108,21 +116,36 @@ def route_upstream(url: str, route: str) -> str:
 
 class Student:
     def __init__(
-        self, index: int, url: str, seconds: float, route: str = "", query: str = ""
+        self,
+        index: int,
+        url: str,
+        seconds: float,
+        route: str = "",
+        query: str = "",
+        behaviour: Behaviour | None = None,
+        go: asyncio.Event | None = None,
     ) -> None:
         self.result = StudentResult(index=index)
         self.url, self.seconds = url, seconds
         self.query = query  # the address bar's query string, e.g. a classroom link
         self.route = route  # a browser that already holds the proxy's affinity cookie
+        self.behaviour = behaviour or Behaviour()
+        self.go = go  # lesson style: press Play when this is set (None: at once)
+        self.loaded = asyncio.Event()  # the page is drawn and usable
+        self.tab = Tab(url, Cookies({ROUTE_COOKIE: route} if route else {}))
         self.ws = None
+        self.reader: asyncio.Task | None = None
         self.buttons: dict[str, str] = {}  # label -> widget id
+        self.elements: set[str] = set()  # element types drawn (their chunks get loaded)
         self.steps: int | None = None
+        self.session_id = ""
         self.runs_done = 0
         self.changed = asyncio.Event()
         self.training = False
         self.last_redraw = 0.0
+        self.counted_steps: int | None = None  # the Steps value of the last counted redraw
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}
-        self._run_had_steps = False
+        self._run_steps: int | None = None
         self._run_fragments: set[str] = set()
         self._run_began = 0.0
         self._closing = False
@@ -132,49 +155,103 @@ class Student:
     async def run(self) -> StudentResult:
         r = self.result
         try:
-            held = f"{ROUTE_COOKIE}={self.route}" if self.route else ""
-            cookie = await asyncio.to_thread(fetch_page_cookies, self.url, held)
-            headers = {"Cookie": cookie} if cookie else {}
-            async with connect(
-                ws_url(self.url),
-                subprotocols=[P.SUBPROTOCOL],
-                additional_headers=headers,
-                proxy=None,
-                max_size=None,
-                ping_interval=None,  # the browser sends no pings; it answers the server's
-                open_timeout=30,
-            ) as ws:
-                self.ws = ws
-                r.upstream = ws.response.headers.get(UPSTREAM_HEADER, "")
-                reader = asyncio.create_task(self._read())
-                try:
-                    await self._session()
-                finally:
-                    self._closing = True
-                    self._stop_timers()
-                    reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reader
-        except (TimeoutError, OSError, ConnectionClosed) as err:
+            self._page(await self.tab.open_page(self.query, self.behaviour.assets))
+            await self._connect()
+            try:
+                await self._session()
+            finally:
+                await self._disconnect()
+        except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as err:
             r.error(f"connection: {type(err).__name__}: {err}")
-            r.disconnected = True
+            r.disconnected = r.lost_connection = True
         except AssertionError as err:
             r.error(str(err))
         return r
+
+    def _page(self, load: PageLoad) -> None:
+        r = self.result
+        r.page_files += load.files
+        r.page_bytes += load.bytes
+        r.page_by_proxy += load.by_proxy
+        for e in load.errors:
+            r.error(f"page: {e}")
+
+    async def _connect(self) -> None:
+        """Open the websocket as the frontend does: the XSRF token and, on a reconnect, the
+        session id ride in the subprotocol list; the proxy's cookie is kept."""
+        protocols = [P.SUBPROTOCOL, self.tab.cookies.get(XSRF_COOKIE) or "none"]
+        if self.session_id:
+            protocols.append(self.session_id)
+        cookie = self.tab.cookies.header()
+        self.ws = await connect(
+            ws_url(self.url),
+            subprotocols=protocols,
+            additional_headers={"Cookie": cookie} if cookie else {},
+            proxy=None,
+            max_size=None,
+            ping_interval=None,  # the browser sends no pings; it answers the server's
+            open_timeout=30,
+        )
+        self._closing = False
+        self.tab.cookies.absorb(list(self.ws.response.headers.raw_items()))
+        self.result.upstream = self.ws.response.headers.get(UPSTREAM_HEADER, "")
+        self.result.upstreams.append(self.result.upstream)
+        self.result.disconnected = False
+        self.reader = asyncio.create_task(self._read())
+
+    async def _disconnect(self) -> None:
+        self._closing = True
+        self._stop_timers()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    async def _reconnect(self) -> None:
+        """After a drop: health check, then the websocket naming the session; a new session
+        (the old process died) is loaded and Play pressed again, as a student would."""
+        r = self.result
+        await self._disconnect()
+        deadline = time.monotonic() + RECONNECT_TIMEOUT
+        while True:
+            try:
+                await self.tab.health()
+                await self._connect()
+                break
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, ValueError):
+                if time.monotonic() > deadline:
+                    raise AssertionError("could not reconnect") from None
+                await asyncio.sleep(1.0)
+        r.reconnects += 1
+        before, done = self.session_id, self.runs_done
+        await self._send(self._rerun())
+        await self._wait(lambda: self.runs_done > done and self.buttons, LOAD_TIMEOUT)
+        if self.session_id != before and "Play" in self.buttons and self.training:
+            await self._click("Play", expect="Pause")
 
     async def _session(self) -> None:
         r = self.result
         start = time.monotonic()
         await self._send(self._rerun())
         await self._wait(lambda: self.runs_done >= 1 and "Play" in self.buttons, LOAD_TIMEOUT)
+        if self.behaviour.assets:  # the frontend loads each drawn element's chunk
+            self._page(await self.tab.element_chunks(self.elements))
         r.loaded, r.load_seconds = True, round(time.monotonic() - start, 2)
+        self.loaded.set()
+        if self.go is not None:
+            await self.go.wait()
         r.steps_start = self.steps
+        clicked = time.monotonic()
         await self._click("Play", expect="Pause")
+        r.play_seconds = round(time.monotonic() - clicked, 3)
         r.played = True
         self.training, began = True, time.monotonic()
         r.play_at = time.time()
         self.last_redraw = began
-        await self._sleep_unless_closed(self.seconds)
+        await self._train_until(began + self.seconds)
         self.training = False
         r.stop_at = time.time()
         r.trained_seconds = round(time.monotonic() - began, 3)
@@ -183,6 +260,30 @@ class Student:
         self._stop_timers()
         if not r.disconnected:
             await self._click("Pause", expect="Play")
+
+    async def _train_until(self, end: float) -> None:
+        """Let the timers drive the training; reconnect and blip as the behaviour says."""
+        b = self.behaviour
+        blip = end - self.seconds + b.blip_at if b.blip_at else None
+        while time.monotonic() < end:
+            if self.result.disconnected:
+                if not b.reconnect:
+                    return
+                await self._reconnect()
+            elif blip is not None and time.monotonic() >= blip:
+                blip = None
+                await self._blip()
+            else:
+                await asyncio.sleep(min(0.25, end - time.monotonic()))
+
+    async def _blip(self) -> None:
+        """A network blip: the connection drops and the tab reconnects to its session."""
+        r = self.result
+        before = self.session_id
+        await self._reconnect()
+        r.resumed_after_blip = self.session_id == before
+        if self.behaviour.upload_after_blip:
+            r.upload_status = await self.tab.put_upload(self.session_id)
 
     async def _click(self, label: str, expect: str) -> None:
         assert label in self.buttons, f"no {label!r} button on the page"
@@ -236,7 +337,7 @@ class Student:
 
     def _lost(self, err) -> None:
         if not self.result.disconnected:
-            self.result.disconnected = True
+            self.result.disconnected = self.result.lost_connection = True
             self.result.error(f"disconnected by the server: {err}")
         self._stop_timers()
         self.changed.set()
@@ -248,8 +349,12 @@ class Student:
             self.buttons = {k: v for k, v in self.buttons.items() if v != widget_id}
             self.buttons[label] = widget_id
         if seen.metric and seen.metric[0] == "Steps":
-            self.steps = P.parse_count(seen.metric[1])
-            self._run_had_steps = True
+            self.steps = self._run_steps = P.parse_count(seen.metric[1])
+        if seen.element:
+            self.elements.add(seen.element)
+        if seen.session_id and seen.session_id != self.session_id:
+            self.session_id = seen.session_id
+            self.result.session_ids.append(seen.session_id)
         if seen.exception:
             r.error(f"exception on the page: {seen.exception}")
         if seen.auto_rerun:
@@ -261,7 +366,7 @@ class Student:
         if seen.delta_fragment:
             self._run_fragments.add(seen.delta_fragment)
         if seen.kind == "new_session":  # every run starts with one, fragment runs too
-            self._run_had_steps = False
+            self._run_steps = None
             self._run_fragments = set()
             self._run_began = time.monotonic()
         if seen.finished is not None:
@@ -282,12 +387,14 @@ class Student:
                 r.run_seconds.append(round(now - self._run_began, 3))
                 for fid in self._run_fragments:
                     r.fragment_redraws[fid] = r.fragment_redraws.get(fid, 0) + 1
-            if self.training and self._run_had_steps:
+            delivered = self._run_steps
+            if self.training and delivered is not None and delivered != self.counted_steps:
                 r.redraws += 1
                 r.max_gap = round(max(r.max_gap, now - self.last_redraw), 3)
                 self.last_redraw = now
+                self.counted_steps = delivered
             self.runs_done += 1
-        self._run_had_steps = False
+        self._run_steps = None
         self._run_fragments = set()
         self._run_began = 0.0
         self.changed.set()
@@ -333,23 +440,46 @@ async def run_students(
     ramp: float,
     routes: tuple[str, ...] = (),
     query: str = "",
+    behaviour: Behaviour | None = None,
+    lesson: bool = False,
 ) -> list[StudentResult]:
-    """Students `indices` of `total` who join evenly over `ramp` seconds; each trains `seconds`.
+    """Students `indices` of `total` who open the page evenly over `ramp` seconds; each
+    trains `seconds`. Each presses Play as soon as its page is usable, or, `lesson`-style,
+    all together once every page has loaded.
 
     With `routes`, student i arrives holding affinity cookie routes[i % len(routes)].
     """
+    go = asyncio.Event() if lesson else None
+    students = [
+        Student(i, url, seconds, routes[i % len(routes)] if routes else "", query, behaviour, go)
+        for i in indices
+    ]
 
-    async def one(i: int) -> StudentResult:
+    async def one(student: Student, i: int) -> StudentResult:
         await asyncio.sleep(ramp * i / max(1, total))
-        student = Student(i, url, seconds, routes[i % len(routes)] if routes else "", query)
-        limit = LOAD_TIMEOUT + seconds + 2 * CLICK_TIMEOUT + 30
+        limit = LOAD_TIMEOUT + seconds + 2 * CLICK_TIMEOUT + 60
+        if lesson:
+            limit += LOAD_TIMEOUT + ramp
         try:
             return await asyncio.wait_for(student.run(), limit)
         except TimeoutError:
             student.result.error(f"student gave up after {limit:.0f} s")
             return student.result
 
-    return list(await asyncio.gather(*(one(i) for i in indices)))
+    async def teacher() -> None:
+        """Lesson style: "press Play" once every page has loaded (or failed)."""
+        if go is None:
+            return
+        waits = [asyncio.ensure_future(s.loaded.wait()) for s in students]
+        await asyncio.wait(waits, timeout=LOAD_TIMEOUT + ramp)
+        for w in waits:
+            w.cancel()
+        go.set()
+
+    results, _ = await asyncio.gather(
+        asyncio.gather(*(one(s, i) for s, i in zip(students, indices, strict=True))), teacher()
+    )
+    return list(results)
 
 
 def run_students_blocking(*args) -> list[StudentResult]:
@@ -361,7 +491,7 @@ class Probe:
     """An idle tab that loads the page and stays connected until `leave()`."""
 
     def __init__(self, url: str, query: str = "") -> None:
-        self.student = Student(-1, url, 0.0, query=query)
+        self.student = Student(-1, url, 0.0, query=query, behaviour=Behaviour(assets=False))
         self._leave = asyncio.Event()
         self.loaded = asyncio.Event()
         self.task: asyncio.Task | None = None
