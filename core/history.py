@@ -15,7 +15,7 @@ DEFAULT_CAPACITY = 2_000
 class Series:
     """(step, value) pairs with a hard cap on their number."""
 
-    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen")
+    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen", "_shared")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         if capacity < 4:
@@ -24,7 +24,8 @@ class Series:
         self._steps = np.empty(capacity, dtype=np.int64)
         self._values = np.empty(capacity, dtype=np.float64)
         self._n = 0
-        self._frozen = False
+        self._frozen = False  # a frozen copy: never changes
+        self._shared = False  # frozen copies share the filled part of the buffers
 
     def __len__(self) -> int:
         return self._n
@@ -54,15 +55,27 @@ class Series:
             i += take
 
     def frozen_copy(self) -> Series:
-        """The points so far, copied into read-only arrays: appending to it raises, and
-        appending to this series leaves it as it is."""
+        """The points so far, as they are now: appending to this series never changes them (copy
+        on write: the copy shares the filled part of the buffers, which appends never touch,
+        and the series copies its buffers before it first thins or clears them in place).
+        Appending to the copy raises."""
         copy = Series.__new__(Series)
-        copy.capacity, copy._n, copy._frozen = self.capacity, self._n, True
-        copy._steps, copy._values = self._steps[: self._n].copy(), self._values[: self._n].copy()
-        copy._steps.flags.writeable = copy._values.flags.writeable = False
+        n = copy._n = self._n
+        copy.capacity, copy._frozen, copy._shared = self.capacity, True, True
+        copy._steps, copy._values = self._steps[:n], self._values[:n]
+        self._shared = True
         return copy
 
+    def _own_buffers(self) -> None:
+        """Before changing points in place: stop sharing them with frozen copies."""
+        if self._shared:
+            self._steps, self._values = self._steps.copy(), self._values.copy()
+            self._shared = False
+
     def _thin_older_half(self) -> None:
+        if self._frozen:
+            raise ValueError("a frozen copy of a series cannot change")
+        self._own_buffers()
         half = self.capacity // 2
         kept = np.r_[np.arange(0, half, 2), np.arange(half, self.capacity)]
         m = len(kept)
@@ -72,13 +85,11 @@ class Series:
 
     @property
     def steps(self) -> np.ndarray:
-        """The steps (a copy; read-only and shared for a frozen copy)."""
-        return self._steps if self._frozen else self._steps[: self._n].copy()
+        return self._steps[: self._n].copy()
 
     @property
     def values(self) -> np.ndarray:
-        """The values (a copy; read-only and shared for a frozen copy)."""
-        return self._values if self._frozen else self._values[: self._n].copy()
+        return self._values[: self._n].copy()
 
     def last(self) -> float | None:
         return float(self._values[self._n - 1]) if self._n else None
@@ -86,6 +97,7 @@ class Series:
     def clear(self) -> None:
         if self._frozen:
             raise ValueError("a frozen copy of a series cannot change")
+        self._own_buffers()
         self._n = 0
 
 

@@ -36,3 +36,26 @@ def test_extend_accepts_lists_and_rejects_mismatched_lengths():
     assert s.steps.tolist() == [1, 2] and s.values.tolist() == [0.5, 0.25]
     with pytest.raises(ValueError, match="2 steps but 1 values"):
         s.extend([3, 4], [1.0])
+
+
+@pytest.mark.parametrize("later", ["append", "extend", "clear"])
+def test_a_frozen_copy_keeps_its_points_whatever_the_series_does_next(later):
+    s = Series(capacity=8)
+    s.extend(list(range(1, 9)), [float(v) for v in range(1, 9)])  # full: the next one thins
+    copy = s.frozen_copy()
+    steps, values = copy.steps, copy.values
+    if later == "append":
+        for step in range(9, 40):
+            s.append(step, -1.0)
+    elif later == "extend":
+        s.extend(list(range(9, 40)), [-1.0] * 31)
+    else:
+        s.clear()
+        s.extend([1, 2], [-1.0, -1.0])
+    np.testing.assert_array_equal(copy.steps, steps)
+    np.testing.assert_array_equal(copy.values, values)
+    assert len(copy) == 8 and s.steps[-1] != steps[-1] or later == "clear"
+    with pytest.raises((ValueError, IndexError)):
+        copy.append(100, 0.0)
+    with pytest.raises(ValueError):
+        copy.clear()
