@@ -1,0 +1,8 @@
+"""The closed-loop live view: the browser asks for the next frame when it has drawn the last,
+and charts update in place (Plotly.react with uirevision). `loop` and `frames` are pure;
+`component` is the Streamlit side."""
+
+from playground.liveview.frames import Chart, FrameBuilder, decode
+from playground.liveview.loop import Ack, LiveLoop
+
+__all__ = ["Ack", "Chart", "FrameBuilder", "LiveLoop", "decode"]
