@@ -17,8 +17,9 @@ Speed (small nets are dominated by Python overhead, big ones by memory passes):
   frozen) in a few whole-buffer operations, the finiteness check is one dot product g.g over the
   live gradients (its root is the global norm used for clipping), and the rollback checkpoint
   and the stats copies are one flat copy each;
-- the epoch order is shuffled once per epoch (small sets are gathered once per epoch so a batch
-  is a slice);
+- the epoch order is shuffled once per epoch; small batches are slices of the epoch's points
+  gathered once per epoch, big ones (BATCH_GATHER_BYTES) are gathered per step into one reused
+  buffer (no whole-epoch copy, and the batch is in cache when the first layer reads it);
 - batch losses and learning rates are kept in lists and moved into the history in bulk
   (`Series.extend`) at each epoch end and whenever a public call returns (`flush_telemetry`);
 - layer stats are batched over several stats steps (`core.collector.LayerTelemetry`).
@@ -49,7 +50,8 @@ from core.schedules import Schedule
 from core.serialization import transfer_state
 from core.telemetry import DivergenceState, LayerHistograms, LayerStats, Snapshot
 
-PRESHUFFLE_MAX_BYTES = 32 * 1024 * 1024  # gather the whole epoch at once below this size
+PRESHUFFLE_MAX_BYTES = 32 * 1024 * 1024  # gather the whole epoch at once below this size ...
+BATCH_GATHER_BYTES = 64 * 1024  # ... unless a batch is this big: then gather each batch
 _NO_LIMIT = 2**62
 
 
@@ -172,7 +174,11 @@ class Trainer:
         self._n = n
         self._batch = min(batch_size, n)
         self._batches_per_epoch = self._batches_in_epoch(n, self._batch, self.network.min_batch)
-        self._preshuffle = self._X.nbytes <= PRESHUFFLE_MAX_BYTES
+        batch_bytes = self._batch * self._X[:1].nbytes
+        self._preshuffle = (
+            self._X.nbytes <= PRESHUFFLE_MAX_BYTES and batch_bytes < BATCH_GATHER_BYTES
+        )
+        self._xb = None if self._preshuffle else np.empty((self._batch,) + self._X.shape[1:], dtype)
         self._rng = np.random.default_rng([seed, 1])  # shuffling only: its own stream
         self._pos = 0  # index of the next batch within the epoch
         self._new_epoch_order()
@@ -200,12 +206,18 @@ class Trainer:
             self._ys = self._y[self._order]
 
     def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next batch: a slice of the epoch's shuffled copy (small batches), else its points
+        gathered into one reused buffer (the network copies its input, never keeps it): no
+        whole-epoch copy per epoch, and the batch is still in cache when the first layer reads it.
+        """
         a = self._pos * self._batch
         b = a + self._batch
         if self._preshuffle:
             return self._Xs[a:b], self._ys[a:b]
         idx = self._order[a:b]
-        return self._X[idx], self._y[idx]
+        xb = self._xb[: len(idx)]
+        np.take(self._X, idx, axis=0, out=xb, mode="clip")  # "clip": no buffering; idx is valid
+        return xb, self._y[idx]
 
     # --- the step --------------------------------------------------------------------------
 

@@ -580,3 +580,24 @@ def test_mid_run_controls_accept_exactly_the_config_range(path):
     for bad in (hi * 1.01 + 1e-9, lo - 1e-9, float("nan"), True):
         with pytest.raises(ConfigError, match=path):
             change(bad)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_batches_gathered_per_step_train_exactly_as_preshuffled_ones(monkeypatch, batch_norm):
+    """Big batches are gathered each step into one reused buffer, small ones sliced from the
+    epoch's shuffled copy: the same batches, bit for bit (25 points: a partial last batch)."""
+    import core.trainer as trainer_module
+
+    cfg = config(hidden=(8, 8), batch=10, stats_every=3, histogram_every=7)
+    for layer in cfg.network.hidden:
+        layer.batch_norm = batch_norm
+    sliced = Trainer(cfg, blobs(n_train=25))
+    monkeypatch.setattr(trainer_module, "BATCH_GATHER_BYTES", 0)
+    gathered = Trainer(cfg, blobs(n_train=25))
+    assert sliced._preshuffle and not gathered._preshuffle
+    for tr in (sliced, gathered):
+        tr.run(seconds=60, max_steps=40)
+    np.testing.assert_array_equal(sliced.network.flat_params, gathered.network.flat_params)
+    np.testing.assert_array_equal(
+        sliced.history.run["batch_loss"].values, gathered.history.run["batch_loss"].values
+    )
