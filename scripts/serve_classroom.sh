@@ -89,6 +89,7 @@ for port in "${ports[@]}"; do
 done
 
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" -e "s|@STATIC_DIR@|$STATIC_DIR|g" \
+    -e "s|@USER@|$(id -un)|g" \
     -e "/^@UPSTREAMS@$/{r $RUN_DIR/upstreams" -e "d}" \
     -e "/^@ROUTES@$/{r $RUN_DIR/routes" -e "d}" \
     deploy/nginx.conf.template >"$RUN_DIR/nginx.conf"

@@ -19,6 +19,7 @@ import gzip
 import re
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 CONNECTIONS = 6  # a browser's HTTP/1.1 connections per host
@@ -27,9 +28,7 @@ ROUTE_COOKIE = "bp_route"  # the proxy's affinity cookie (deploy/nginx.conf.temp
 XSRF_COOKIE = "_streamlit_xsrf"
 HTTP_TIMEOUT = 60.0
 
-_HTML_LINK = re.compile(
-    r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(\./[^"]+|/[^"/][^"]*)"', re.IGNORECASE
-)
+_FETCHED_LINKS = {"modulepreload", "stylesheet", "preload", "icon", "shortcut icon", "manifest"}
 _CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
 _JS_IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"(\./[^"]+\.js)"')
 _JS_LAZY = re.compile(r"import\(`(\./([A-Za-z0-9]+)\.[A-Za-z0-9_-]+\.js)`\)")
@@ -159,6 +158,27 @@ class Connection:
         self.reader = self.writer = None
 
 
+class _PageLinks(HTMLParser):
+    """The files index.html makes a browser fetch: scripts and the links it loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.found.append(a["src"])
+        elif tag == "link" and a.get("href") and (a.get("rel") or "").lower() in _FETCHED_LINKS:
+            self.found.append(a["href"])
+
+
+def _page_links(html: str) -> list[str]:
+    parser = _PageLinks()
+    parser.feed(html)
+    return [u for u in parser.found if "://" not in u and not u.startswith("//")]
+
+
 def _text(response: Response) -> str:
     body = response.body
     if response.header("content-encoding").lower() == "gzip":
@@ -264,7 +284,7 @@ class Tab:
             load.errors.append(f"GET /: HTTP {index.status}")
             return load
         root = f"{self.base}/"
-        names = [urlsplit(urljoin(root, u)).path for u in _HTML_LINK.findall(_text(index))]
+        names = [urlsplit(urljoin(root, u)).path for u in _page_links(_text(index))]
         self.entry = next((n for n in names if "/static/js/index." in n), "")
         if assets:
             load.add(await fetch_all(self.url, names, self.cookies, seen=self.loaded))
