@@ -1,15 +1,21 @@
-"""The live view as a Streamlit component (`st.components.v2`, mounted in the page's DOM).
+"""The live view as Streamlit elements (`st.components.v2`, mounted in the page's DOM).
 
-    draw_frame(key, loop, charts, running=...)   renders the next frame; returns nothing
+    with frame("live", running=...):     # inside the fragment, after training
+        plot(figure, "loss_chart")       # where the chart goes in the page
+    # on exit: the driver element that acks the frame once its charts are drawn
 
-The browser draws the frame with Plotly.react and acks it; the ack is a trigger value that
-reruns only the enclosing fragment, and its callback hands it to the loop (`LiveLoop`), which
-the fragment asks `take_tick()` before training. plotly.js comes from the `plotly` package
-(served by Streamlit's component file route, so the page works offline).
+The ack is a trigger value of the driver: it reruns only the enclosing fragment, and its
+callback hands it to the loop (`LiveLoop`), which the fragment asks `take_tick()` before it
+trains. Outside a frame, `plot` returns False and the caller draws an ordinary chart.
+plotly.js comes from the `plotly` package, served by Streamlit's component file route, so
+the page works offline.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import plotly
@@ -18,7 +24,7 @@ from streamlit import config
 from streamlit.components.v1 import declare_component
 from streamlit.runtime import Runtime
 
-from playground.liveview.frames import Chart, FrameBuilder
+from playground.liveview.frames import Chart, FrameBuilder, driver
 from playground.liveview.loop import Ack, LiveLoop
 
 FRONTEND = Path(__file__).parent / "frontend"
@@ -32,6 +38,19 @@ _component = st.components.v2.component(
     isolate_styles=False,  # plotly.js styles its graphs from the document's head
 )
 _plotly_route: dict[int, str] = {}  # Runtime id -> URL of plotly.min.js
+_active = threading.local()  # the frame being rendered by this script thread
+
+
+@dataclass
+class _Frame:
+    key: str
+    id: int
+    answers: int
+    full: bool
+    running: bool
+    uirevision: str
+    builder: FrameBuilder
+    members: list[str] = field(default_factory=list)
 
 
 def plotly_url() -> str:
@@ -46,38 +65,52 @@ def plotly_url() -> str:
     return _plotly_route[runtime]
 
 
-def loop_for(key: str) -> LiveLoop:
-    """This tab's loop for the view `key`, kept in its session state."""
-    state_key = f"{key}__loop"
+def _state(key: str) -> tuple[LiveLoop, FrameBuilder]:
+    state_key = f"{key}__liveview"
     if state_key not in st.session_state:
         st.session_state[state_key] = (LiveLoop(), FrameBuilder())
-    return st.session_state[state_key][0]
+    return st.session_state[state_key]
 
 
-def _builder(key: str) -> FrameBuilder:
-    loop_for(key)
-    return st.session_state[f"{key}__loop"][1]
+def loop_for(key: str) -> LiveLoop:
+    """This tab's loop for the live view `key`, kept in its session state."""
+    return _state(key)[0]
 
 
 def _on_ack(key: str) -> None:
-    """The component's trigger callback: the browser drew a frame."""
+    """The driver's trigger callback: the browser drew a frame."""
     value = st.session_state.get(key)
     loop_for(key).receive(Ack.parse(value.get(ACK_EVENT) if isinstance(value, dict) else None))
 
 
-def draw_frame(key: str, charts: list[Chart], *, running: bool, uirevision: str = "") -> bytes:
-    """Number and render the next frame of the view `key` (the browser acks it when drawn,
-    while `running`). Returns the frame (what the browser was sent)."""
-    loop = loop_for(key)
-    frame, answers, full = loop.next_frame()
-    data = _builder(key).build(
-        charts,
-        frame=frame,
-        answers=answers,
-        full=full,
-        running=running,
-        uirevision=uirevision,
+@contextlib.contextmanager
+def frame(key: str, *, running: bool, uirevision: str = ""):
+    """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
+    driver closes it (and acks it in the browser while `running`)."""
+    loop, builder = _state(key)
+    number, answers, full = loop.next_frame()
+    current = _Frame(key, number, answers, full, running, uirevision, builder)
+    _active.frame = current
+    try:
+        yield current
+    finally:
+        _active.frame = None
+    data = driver(frame=number, answers=answers, running=running, members=current.members)
+    _component(key=key, data=data, on_drawn_change=lambda: _on_ack(key))
+
+
+def plot(figure, key: str) -> bool:
+    """Draw `figure` as part of the frame being rendered; False if there is none."""
+    current = getattr(_active, "frame", None)
+    if current is None:
+        return False
+    part = current.builder.chart(
+        Chart(key, figure),
+        frame=current.id,
+        full=current.full,
+        uirevision=current.uirevision,
         plotly_url=plotly_url(),
     )
-    _component(key=key, data=data, on_drawn_change=lambda: _on_ack(key))
-    return data
+    _component(key=key, data=part)
+    current.members.append(key)
+    return True

@@ -1,10 +1,17 @@
-"""Frames for the live view: the charts' data (and their layouts when they changed) as one
-JSON document, numbered by the loop. Pure: figures in, bytes out.
+"""Frames for the live view, as the browser reads them. Pure: figures in, JSON bytes out.
+
+A frame is drawn by several chart elements (one per chart, where the page lays it out) and
+closed by a driver element mounted after them, which acks the frame once every chart of it
+is drawn:
+
+    chart   {"role": "chart", "frame", "uirevision", "plotly_url",
+             "chart": {"id", "layout_key", "data", "layout"?}}
+    driver  {"role": "driver", "id", "answers", "running", "members",
+             "min_interval", "watchdog"}
 
 A chart's layout travels when it differs from the last one sent for that chart (or the frame
-is whole); every chart names its layout by a key, so the browser can tell when it lacks the
-one named (a lost frame) and ask for a whole frame. A chart with `every = k` travels in one
-frame out of k (the others keep its last drawing), and in every whole frame.
+is whole); it is named by a key, so the browser can tell when it lacks the one named (a lost
+frame) and ask for a whole frame.
 """
 
 from __future__ import annotations
@@ -22,11 +29,10 @@ WATCHDOG = 10.0  # seconds without an answer before the browser acks its newest 
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart of a frame: its id (also its place in the page) and its figure."""
+    """One chart of a frame: its id (unique in the page) and its figure."""
 
     id: str
     figure: Any  # a plotly Figure or its dict {"data": [...], "layout": {...}}
-    every: int = 1
 
 
 @dataclass
@@ -35,40 +41,21 @@ class FrameBuilder:
 
     layouts: dict[str, str] = field(default_factory=dict)
 
-    def build(
-        self,
-        charts: list[Chart],
-        *,
-        frame: int,
-        answers: int,
-        full: bool,
-        running: bool,
-        uirevision: str,
-        plotly_url: str,
+    def chart(
+        self, chart: Chart, *, frame: int, full: bool, uirevision: str, plotly_url: str
     ) -> bytes:
-        """The frame's JSON document (UTF-8)."""
-        specs = [
-            self._spec(chart, full)
-            for chart in charts
-            if full or chart.every <= 1 or frame % chart.every == 0
-        ]
+        """One chart's part of frame `frame` (UTF-8 JSON)."""
         head = {
-            "id": frame,
-            "answers": answers,
-            "running": running,
-            "full": full,
-            "min_interval": 1.0 / MAX_FRAME_RATE,
-            "watchdog": WATCHDOG,
-            "plotly_url": plotly_url,
+            "role": "chart",
+            "frame": frame,
             "uirevision": uirevision,
-            "order": [chart.id for chart in charts],
+            "plotly_url": plotly_url,
         }
-        body = json.dumps(head)[:-1] + ',"charts":[' + ",".join(specs) + "]}"
-        return body.encode()
+        return (json.dumps(head)[:-1] + ',"chart":' + self._spec(chart, full) + "}").encode()
 
     def _spec(self, chart: Chart, full: bool) -> str:
         """'{"id", "layout_key", "data", "layout"?}' with the layout only when it changed."""
-        figure = _as_dict(chart.figure)
+        figure = chart.figure if isinstance(chart.figure, dict) else chart.figure.to_plotly_json()
         data = to_json_plotly(figure.get("data", []))
         layout = to_json_plotly(figure.get("layout", {}))
         key = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
@@ -79,10 +66,20 @@ class FrameBuilder:
         return "{" + ",".join(parts) + "}"
 
 
-def _as_dict(figure) -> dict:
-    return figure if isinstance(figure, dict) else figure.to_plotly_json()
+def driver(*, frame: int, answers: int, running: bool, members: list[str]) -> bytes:
+    """The element that closes frame `frame`: it acks once every member chart is drawn."""
+    head = {
+        "role": "driver",
+        "id": frame,
+        "answers": answers,
+        "running": running,
+        "members": members,
+        "min_interval": 1.0 / MAX_FRAME_RATE,
+        "watchdog": WATCHDOG,
+    }
+    return json.dumps(head).encode()
 
 
 def decode(frame: bytes) -> dict:
-    """The frame as the browser reads it (for tests and AppTest)."""
+    """A frame part as the browser reads it (for tests and AppTest)."""
     return json.loads(frame.decode())

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from playground.liveview import Ack, Chart, FrameBuilder, LiveLoop, decode
+from playground.liveview.frames import driver
 
 
 def _sent(loop: LiveLoop, frames: int) -> None:
@@ -69,47 +70,37 @@ def _figure(y, title="loss") -> go.Figure:
     return go.Figure(go.Scatter(y=np.asarray(y, dtype=np.float32)), layout={"title": title})
 
 
-def _build(builder, charts, frame, full=False):
-    raw = builder.build(
-        charts,
-        frame=frame,
-        answers=frame - 1,
-        full=full,
-        running=True,
-        uirevision="r",
-        plotly_url="/p.js",
-    )
+def _part(builder, chart, frame, full=False):
+    raw = builder.chart(chart, frame=frame, full=full, uirevision="r", plotly_url="/p.js")
     return decode(raw)
 
 
 def test_a_layout_travels_only_when_it_changed():
     builder = FrameBuilder()
-    first = _build(builder, [Chart("loss", _figure([1, 2]))], 1, full=True)
-    second = _build(builder, [Chart("loss", _figure([1, 2, 3]))], 2)
-    third = _build(builder, [Chart("loss", _figure([1, 2, 3], title="other"))], 3)
-    assert "layout" in first["charts"][0]
-    assert "layout" not in second["charts"][0]
-    assert second["charts"][0]["layout_key"] == first["charts"][0]["layout_key"]
-    assert "layout" in third["charts"][0]
-    assert third["charts"][0]["layout_key"] != first["charts"][0]["layout_key"]
+    first = _part(builder, Chart("loss", _figure([1, 2])), 1, full=True)["chart"]
+    second = _part(builder, Chart("loss", _figure([1, 2, 3])), 2)["chart"]
+    third = _part(builder, Chart("loss", _figure([1, 2, 3], title="other")), 3)["chart"]
+    assert "layout" in first and "layout" not in second and "layout" in third
+    assert second["layout_key"] == first["layout_key"] != third["layout_key"]
 
 
-def test_a_whole_frame_carries_every_layout_and_every_chart():
+def test_a_whole_frame_carries_every_layout():
     builder = FrameBuilder()
-    charts = [Chart("map", _figure([1])), Chart("inspect", _figure([2]), every=3)]
-    _build(builder, charts, 1, full=True)
-    partial = _build(builder, charts, 2)
-    whole = _build(builder, charts, 4, full=True)
-    assert [c["id"] for c in partial["charts"]] == ["map"]
-    assert partial["order"] == ["map", "inspect"]
-    assert [c["id"] for c in whole["charts"]] == ["map", "inspect"]
-    assert all("layout" in c for c in whole["charts"])
+    _part(builder, Chart("map", _figure([1])), 1, full=True)
+    assert "layout" not in _part(builder, Chart("map", _figure([2])), 2)["chart"]
+    assert "layout" in _part(builder, Chart("map", _figure([2])), 3, full=True)["chart"]
 
 
 def test_a_frame_is_json_even_with_nan_and_names_what_the_browser_needs():
     fig = {"data": [{"type": "scatter", "y": [1.0, math.nan]}], "layout": {"title": "t"}}
-    frame = _build(FrameBuilder(), [Chart("c", fig)], 5)
-    assert frame["charts"][0]["data"][0]["y"] == [1.0, None]
-    assert (frame["id"], frame["answers"], frame["running"]) == (5, 4, True)
-    assert frame["min_interval"] > 0 and frame["watchdog"] > 1
-    assert frame["plotly_url"] == "/p.js" and frame["uirevision"] == "r"
+    part = _part(FrameBuilder(), Chart("c", fig), 5)
+    assert part["chart"]["data"][0]["y"] == [1.0, None]
+    assert (part["role"], part["frame"], part["plotly_url"], part["uirevision"]) == (
+        "chart",
+        5,
+        "/p.js",
+        "r",
+    )
+    head = decode(driver(frame=5, answers=4, running=True, members=["c"]))
+    assert (head["role"], head["id"], head["answers"], head["running"]) == ("driver", 5, 4, True)
+    assert head["members"] == ["c"] and head["min_interval"] > 0 and head["watchdog"] > 1

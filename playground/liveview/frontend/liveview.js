@@ -1,16 +1,30 @@
-// The live view in the browser: draws each frame into persistent Plotly graphs with
-// Plotly.react (uirevision keeps zoom, pan, hover and legend clicks), then acks the frame so
-// the server trains and sends the next one. One ack outstanding at a time, at most one per
-// frame's min_interval, none while paused or while the tab is hidden.
+// The live view in the browser. Chart elements draw their part of each frame into a
+// persistent Plotly graph with Plotly.react (uirevision keeps zoom, pan, hover and legend
+// clicks); the driver element, mounted after them, acks the frame once all its charts are
+// drawn, so the server trains and sends the next one. One ack outstanding at a time, at most
+// one per min_interval, none while paused or while the tab is hidden.
 //
-// A frame (JSON, sent as bytes): {id, answers, running, full, min_interval, watchdog,
-// plotly_url, uirevision, order: [chart ids], charts: [{id, layout_key, data, layout?}]}.
-// A chart left out of `charts` keeps its last drawing; a chart without `layout` reuses the
-// layout of that key it received before (unknown key: the frame failed). Ack:
-// setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
+// Chart part:  {role: "chart", frame, uirevision, plotly_url,
+//               chart: {id, layout_key, data, layout?}}   (no layout: reuse the one of that key)
+// Driver part: {role: "driver", id, answers, running, members, min_interval, watchdog}
+// Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
 
-const views = new Set(); // live views in this page (for the visibility listener)
+const CONFIG = { displayModeBar: false, responsive: true };
+const LAYOUTS_KEPT = 4; // recent layouts per chart, by key
+const MAX_REPAIRS = 2; // whole frames asked for in a row while paused
+const MEMBER_WAIT_MS = 5000; // a chart that never reports does not hold the loop forever
+const charts = new Map(); // chart id -> chart view (the newest mount of that id)
+const layouts = new Map(); // chart id -> (layout key -> JSON): kept across remounts
+const arrivals = new Map(); // chart id -> callbacks waiting for that chart to mount
+const drivers = new Set();
 let plotlyLoading = null;
+
+const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
+  drawn: 0, // chart parts drawn
+  frames: 0, // frames closed (all charts drawn) by a driver
+  failed: 0,
+  acks: 0,
+});
 
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -38,122 +52,129 @@ function decode(data) {
   return typeof data === "string" ? JSON.parse(data) : data;
 }
 
-function newView(parent) {
-  const root = document.createElement("div");
-  root.className = "bp-liveview";
-  parent.appendChild(root);
-  const view = {
-    root,
-    charts: new Map(), // id -> {div, layouts: key -> JSON, drawn, broken}
-    latest: null, // newest frame received
-    drawn: null, // newest frame drawn
-    drawing: false,
-    waiting: null, // id of the frame acked and not yet answered
-    ackedAt: -Infinity,
-    ackTimer: null,
-    watchdog: null,
-    hiddenAck: null, // an ack held back while the tab is hidden
-    setTrigger: null,
-  };
-  root.__bpLiveview = view; // read by the browser tests
-  views.add(view);
-  window.__bpLiveviewStats = window.__bpLiveviewStats || { drawn: 0, failed: 0, acks: 0 };
+// --- charts ---------------------------------------------------------------------------------
+
+function chartView(parent, id) {
+  let view = parent.__bpChart;
+  if (!view) {
+    const div = document.createElement("div");
+    div.className = "bp-liveview-chart";
+    parent.appendChild(div);
+    view = { div, latest: null, drawing: false, broken: false };
+    view.drawnFrame = 0; // newest frame id drawn (or failed)
+    view.okFrame = 0; // newest frame id drawn without error
+    view.waiters = [];
+    parent.__bpChart = view;
+  }
+  view.div.dataset.chart = id;
+  charts.set(id, view);
+  const waiting = arrivals.get(id) || [];
+  arrivals.delete(id);
+  waiting.forEach((arrived) => arrived());
   return view;
 }
 
-function chartDiv(view, id) {
-  let chart = view.charts.get(id);
-  if (!chart) {
-    const div = document.createElement("div");
-    div.className = "bp-liveview-chart";
-    div.dataset.chart = id;
-    chart = { div, layouts: new Map(), drawn: false, broken: false };
-    view.charts.set(id, chart);
-  }
-  return chart;
-}
-
-function arrange(view, Plotly, order) {
-  for (const [id, chart] of view.charts) {
-    if (!order.includes(id)) {
-      Plotly.purge(chart.div);
-      chart.div.remove();
-      view.charts.delete(id);
-    }
-  }
-  order.forEach((id, i) => {
-    const { div } = chartDiv(view, id);
-    if (view.root.children[i] !== div) view.root.insertBefore(div, view.root.children[i] || null);
-  });
-}
-
-const CONFIG = { displayModeBar: false, responsive: true };
-const LAYOUTS_KEPT = 4; // recent layouts per chart, by key
-
-async function drawChart(Plotly, view, spec, uirevision) {
-  const chart = chartDiv(view, spec.id);
+async function drawChart(Plotly, view, part) {
+  const spec = part.chart;
+  if (!layouts.has(spec.id)) layouts.set(spec.id, new Map());
+  const known = layouts.get(spec.id);
   if (spec.layout) {
-    chart.layouts.delete(spec.layout_key);
-    chart.layouts.set(spec.layout_key, JSON.stringify(spec.layout));
-    if (chart.layouts.size > LAYOUTS_KEPT) chart.layouts.delete(chart.layouts.keys().next().value);
+    known.delete(spec.layout_key);
+    known.set(spec.layout_key, JSON.stringify(spec.layout));
+    if (known.size > LAYOUTS_KEPT) known.delete(known.keys().next().value);
   }
-  const kept = chart.layouts.get(spec.layout_key);
+  const kept = known.get(spec.layout_key);
   if (kept === undefined) throw new Error(`layout ${spec.layout_key} of ${spec.id} never arrived`);
   const layout = JSON.parse(kept); // a fresh copy: Plotly writes computed ranges into it
-  layout.uirevision = `${uirevision}:${spec.id}`;
-  if (chart.broken) {
-    Plotly.purge(chart.div);
-    chart.broken = false;
-    await Plotly.newPlot(chart.div, spec.data, layout, CONFIG);
+  layout.uirevision = `${part.uirevision}:${spec.id}`;
+  if (view.broken) {
+    Plotly.purge(view.div);
+    view.broken = false;
+    await Plotly.newPlot(view.div, spec.data, layout, CONFIG);
   } else {
-    await Plotly.react(chart.div, spec.data, layout, CONFIG);
+    await Plotly.react(view.div, spec.data, layout, CONFIG);
   }
-  chart.drawn = true;
-}
-
-// Draws the frame; returns false if a chart failed (it is purged and redrawn whole next time).
-async function drawFrame(Plotly, view, frame) {
-  arrange(view, Plotly, frame.order);
-  let ok = true;
-  for (const spec of frame.charts) {
-    try {
-      await drawChart(Plotly, view, spec, frame.uirevision);
-    } catch (err) {
-      ok = false;
-      const chart = view.charts.get(spec.id);
-      if (chart) chart.broken = true;
-      window.__bpLiveviewStats.failed += 1;
-      console.warn("live view: chart failed to draw", spec.id, err);
-    }
-  }
-  for (const id of frame.order) {
-    if (!view.charts.get(id).drawn) ok = false; // never drawn: ask for a whole frame
-  }
-  return ok;
 }
 
 async function drawLatest(view) {
   if (view.drawing) return;
   view.drawing = true;
   try {
-    while (view.latest !== view.drawn) {
-      const frame = view.latest;
-      let ok;
+    while (view.latest && view.latest.frame > view.drawnFrame) {
+      const part = view.latest;
       try {
-        const Plotly = await loadPlotly(frame.plotly_url);
-        ok = await drawFrame(Plotly, view, frame);
+        await drawChart(await loadPlotly(part.plotly_url), view, part);
+        view.okFrame = part.frame;
+        stats.drawn += 1;
       } catch (err) {
-        console.warn("live view: frame failed", err);
-        ok = false;
+        view.broken = true; // purged and drawn whole next time
+        stats.failed += 1;
+        console.warn("live view: chart failed to draw", part.chart.id, err);
       }
-      view.drawn = frame;
-      window.__bpLiveviewStats.drawn += 1;
-      view.root.dataset.frame = String(frame.id);
-      afterDraw(view, frame, ok);
+      view.drawnFrame = part.frame;
+      view.div.dataset.frame = String(part.frame);
+      const waiters = view.waiters;
+      view.waiters = [];
+      waiters.forEach((resolve) => resolve());
     }
   } finally {
     view.drawing = false;
   }
+}
+
+// Resolves when chart `id` has mounted (false after MEMBER_WAIT_MS).
+function chartMounted(id) {
+  if (charts.has(id)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), MEMBER_WAIT_MS);
+    if (!arrivals.has(id)) arrivals.set(id, []);
+    arrivals.get(id).push(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+// Resolves when chart `id` has drawn frame `frame` (or later): true if it drew it without error.
+async function chartDrawn(id, frame) {
+  if (!(await chartMounted(id))) return false;
+  const view = charts.get(id);
+  const done = () => view.drawnFrame >= frame;
+  const settle = () => view.okFrame >= frame;
+  if (done()) return Promise.resolve(settle());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), MEMBER_WAIT_MS);
+    const check = () => {
+      if (done()) {
+        clearTimeout(timer);
+        resolve(settle());
+      } else {
+        view.waiters.push(check);
+      }
+    };
+    view.waiters.push(check);
+  });
+}
+
+// --- the driver: acks -----------------------------------------------------------------------
+
+function driverView(parent) {
+  let view = parent.__bpDriver;
+  if (!view) {
+    view = {
+      latest: null, // newest frame head received
+      waiting: null, // id of the frame acked and not yet answered
+      ackedAt: -Infinity,
+      ackTimer: null,
+      watchdog: null,
+      hiddenAck: null, // an ack held back while the tab is hidden
+      repairs: 0, // whole frames asked for since the last frame drawn without error
+      setTrigger: null,
+    };
+    parent.__bpDriver = view;
+    drivers.add(view);
+  }
+  return view;
 }
 
 function clearTimers(view) {
@@ -162,63 +183,86 @@ function clearTimers(view) {
   view.ackTimer = view.watchdog = null;
 }
 
+async function closeFrame(view, frame) {
+  const drawn = await Promise.all(frame.members.map((id) => chartDrawn(id, frame.id)));
+  if (view.latest !== frame) return; // a newer frame decides
+  stats.frames += 1;
+  window.__bpLiveviewFrame = frame.id;
+  afterDraw(view, frame, drawn.every(Boolean));
+}
+
 function afterDraw(view, frame, ok) {
+  if (ok) view.repairs = 0;
   if (!frame.running) {
     clearTimers(view);
     view.waiting = view.hiddenAck = null;
+    // Paused: ask again only to repair a chart that failed (a whole frame), and not forever.
+    if (!ok && view.repairs < MAX_REPAIRS) {
+      view.repairs += 1;
+      view.ackTimer = setTimeout(() => sendAck(view, frame, ok), 1000 * frame.min_interval);
+    }
     return;
   }
   if (view.waiting !== null && frame.answers < view.waiting && ok) return; // not our answer
-  clearTimeout(view.watchdog);
+  clearTimers(view);
   const wait = Math.max(0, view.ackedAt + 1000 * frame.min_interval - performance.now());
-  clearTimeout(view.ackTimer);
   view.ackTimer = setTimeout(() => sendAck(view, frame, ok), wait);
 }
 
 function sendAck(view, frame, ok) {
   view.ackTimer = null;
-  if (view.drawn !== frame || !view.setTrigger) return; // a newer frame decides
+  if (view.latest !== frame || !view.setTrigger) return; // a newer frame decides
   if (document.hidden) {
     view.hiddenAck = { frame, ok }; // the server rests until the tab shows again
     return;
   }
   view.waiting = frame.id;
   view.ackedAt = performance.now();
-  window.__bpLiveviewStats.acks += 1;
+  stats.acks += 1;
   view.setTrigger("drawn", { frame: frame.id, ok });
-  // A lost answer must not stop the loop: ack the newest drawn frame again (the server
-  // takes each ack once, so a repeat never trains twice).
-  view.watchdog = setTimeout(() => {
-    if (view.drawn && view.drawn.running) sendAck(view, view.drawn, ok);
-  }, 1000 * frame.watchdog);
+  // A lost answer must not stop the loop: ack the newest frame again (the server takes each
+  // ack once, so a repeat never trains twice).
+  if (frame.running) {
+    view.watchdog = setTimeout(() => {
+      if (view.latest && view.latest.running) sendAck(view, view.latest, ok);
+    }, 1000 * frame.watchdog);
+  }
 }
 
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) return;
-  for (const view of views) {
+  for (const view of drivers) {
     const held = view.hiddenAck;
     view.hiddenAck = null;
-    if (held && view.drawn === held.frame) sendAck(view, held.frame, held.ok);
+    if (held && view.latest === held.frame) sendAck(view, held.frame, held.ok);
   }
 });
 
+// --- entry ----------------------------------------------------------------------------------
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  let view = parentElement.__bpLiveview;
-  if (!view) {
-    view = newView(parentElement);
-    parentElement.__bpLiveview = view;
-  }
-  view.setTrigger = setTriggerValue;
-  if (data != null) {
-    const frame = decode(data);
-    if (!view.latest || frame.id !== view.latest.id) {
-      view.latest = frame;
+  if (data == null) return undefined;
+  const part = decode(data);
+  if (part.role === "chart") {
+    const view = chartView(parentElement, part.chart.id);
+    if (view.latest && part.frame < view.latest.frame) view.drawnFrame = view.okFrame = 0; // a new count
+    if (!view.latest || part.frame !== view.latest.frame) {
+      view.latest = part;
       drawLatest(view);
     }
+    return () => {
+      if (charts.get(part.chart.id) === view) charts.delete(part.chart.id);
+    };
+  }
+  const view = driverView(parentElement);
+  view.setTrigger = setTriggerValue;
+  if (!view.latest || part.id !== view.latest.id) {
+    view.latest = part;
+    closeFrame(view, part);
   }
   return () => {
     clearTimers(view);
-    views.delete(view);
+    drivers.delete(view);
   };
 }
