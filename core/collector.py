@@ -90,8 +90,9 @@ class LayerTelemetry:
     time, for all pending steps at once); `flush` then computes every
     metric for all pending steps and all blocks in a fixed number of array passes (segment sums
     over each block's W slice of the flat buffer), so the cost per stats step barely grows with
-    depth and the Python overhead of small nets is shared by up to MAX_PENDING steps. Big nets
-    (one slot) skip the after/gradient copies and measure the live buffers directly.
+    depth and the Python overhead is shared by up to MAX_PENDING steps. Big nets (one slot) skip
+    the after/gradient copies: their weight metrics are measured from the live buffers at once,
+    the rest (activations, recording) still waits for the flush.
     The "before" copy is also the divergence rollback checkpoint (all parameters).
     """
 
@@ -143,46 +144,44 @@ class LayerTelemetry:
         self._ones: np.ndarray | None = None  # (n,) ones: sums over the batch as a matmul
         self.acts: np.ndarray | None = None  # work buffer (rows, capacity, units, n)
         self.outputs: list[np.ndarray] = []  # per pending step: hidden outputs, head logits
+        self.measured: list[np.ndarray] = []  # one slot: per pending step its weight metrics
         self.capacity = self.slots
         self.latest: dict[str, list] | None = None
 
     # --- on a stats step -----------------------------------------------------------------------
 
     def before_update(self) -> None:
-        """Copy all parameters before the optimizer step (also the divergence rollback point)."""
-        k = len(self.pending)
+        """Copy all parameters before the optimizer step (also the divergence rollback point)
+        into the next free slot (slot 0 when there is one: it is measured at once)."""
+        k = len(self.pending) if self.slots > 1 else 0
         np.copyto(self.before[k], self.flat_p)
         self.last_slot = k
 
     def after_update(self, step: int, history: History) -> None:
-        """Copy the parameters after the step and the gradients, keep the outputs; flush when the
-        slots are full (at once, from the live buffers, when there is only one slot)."""
+        """Keep the outputs; copy the parameters after the step and the gradients (several slots)
+        or measure the weight metrics from the live buffers at once (one slot); flush when as
+        many steps wait as fit."""
         k = len(self.pending)
         net = self.network
         n = net.head.Z.shape[1]
         if self.acts is None or self.acts.shape[3] != n:
-            if self.pending:
-                self._flush_moved(k, history)  # the batch size changed: flush what waits first
+            if self.pending:  # the batch size changed: flush what waits first (this step's
+                self.flush(history)  # "before" copy moves to slot 0)
                 k = 0
             row_bytes = self.rows * n * self.mid.size * 8
-            self.capacity = int(max(1, min(self.slots, self.PENDING_BYTES // row_bytes)))
+            steps = self.slots if self.slots > 1 else self.MAX_PENDING
+            self.capacity = int(max(1, min(steps, self.PENDING_BYTES // row_bytes)))
             self.acts = np.empty((self.rows, self.capacity, self.mid.size, n), net.dtype)
         self.outputs += [b.last_output.T for b in net.blocks[:-1]]  # (units, n) each
         self.outputs.append(net.head.Z)
         self.pending.append(step)
         if self.slots == 1:
-            self.flush(history, live=True)
-            return
-        np.copyto(self.data[0, k], self.flat_p)
-        np.copyto(self.data[1, k], self.flat_g)
+            self.measured.append(self._weight_metrics(self.flat_p[None], self.flat_g[None]))
+        else:
+            np.copyto(self.data[0, k], self.flat_p)
+            np.copyto(self.data[1, k], self.flat_g)
         if len(self.pending) >= self.capacity:
             self.flush(history)
-
-    def _flush_moved(self, k: int, history: History) -> None:
-        """Flush slots 0..k-1, then move slot k's fresh "before" copy to slot 0."""
-        self.flush(history)
-        self.before[0] = self.before[k]
-        self.last_slot = 0
 
     def restore_checkpoint(self) -> None:
         """All parameters back to the last "before" copy."""
@@ -204,27 +203,34 @@ class LayerTelemetry:
             x = x * x
         return np.add.reduceat(x, self.bounds, axis=1).astype(np.float64)[:, 0::2]
 
-    def flush(self, history: History, live: bool = False) -> None:
-        """Compute the metrics of every pending step and append them to history.layers
-        (`live`: the one pending step's after-values are the live buffers, not copies)."""
-        k = len(self.pending)
-        if k == 0:
-            return
-        if live:
-            after, grads = self.flat_p[None], self.flat_g[None]
-        else:
-            after, grads = self.data[0, :k], self.data[1, :k]
+    def _weight_metrics(self, after: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """(4, k, L): per step and block ||W||, ||dL/dW||, mean |dL/dW| and ||ΔW|| / ||W||, from
+        k rows of parameters after the update and gradients (and the "before" slots 0..k-1)."""
+        k = len(after)
         update = np.subtract(after, self.before[:k], out=self.data[2, :k])
         norms = np.sqrt([self._w_sums(x, True) for x in (after, grads, update)])
         gabs = self._w_sums(np.abs(grads, out=self.data[2, :k]), False)
+        ratio = norms[2] / np.maximum(norms[0], 1e-12)
+        return np.stack([norms[0], norms[1], gabs / self.w_sizes, ratio])
+
+    def flush(self, history: History) -> None:
+        """Compute the metrics of every pending step and append them to history.layers."""
+        k = len(self.pending)
+        if k == 0:
+            return
+        if self.slots == 1:  # measured step by step
+            w = np.concatenate(self.measured, axis=1)
+            self.measured = []
+        else:
+            w = self._weight_metrics(self.data[0, :k], self.data[1, :k])
         a, n = self._activation_sums(k)  # (4, k, L): sum c, sum c^2, saturated, dead
         count = self.block_units * n
         mean_c = a[0] / count
         metrics = {
-            "weight_norm": norms[0],
-            "grad_norm": norms[1],
-            "grad_mean_abs": gabs / self.w_sizes,
-            "update_ratio": norms[2] / np.maximum(norms[0], 1e-12),
+            "weight_norm": w[0],
+            "grad_norm": w[1],
+            "grad_mean_abs": w[2],
+            "update_ratio": w[3],
             "act_mean": self.block_mids + mean_c,
             "act_std": np.sqrt(np.maximum(a[1] / count - mean_c * mean_c, 0.0)),
             "saturated_frac": a[2] / count,

@@ -601,3 +601,36 @@ def test_batches_gathered_per_step_train_exactly_as_preshuffled_ones(monkeypatch
     np.testing.assert_array_equal(
         sliced.history.run["batch_loss"].values, gathered.history.run["batch_loss"].values
     )
+
+
+def test_big_net_stats_wait_for_the_flush_and_match_direct_values_whenever_flushed():
+    """One slot: the weight metrics are measured at each stats step, the activations and the
+    recording wait for the flush; values match direct ones and do not depend on when we flush
+    (one run of 8 steps or 8 single steps; the batch size changes at each epoch end)."""
+    cfg = config(hidden=(300, 300), activation="relu", batch=10, stats_every=1)
+    runs = {}
+    for how in ("run", "steps"):
+        tr = Trainer(cfg, blobs(n_train=25))
+        assert tr._telemetry.slots == 1
+        recorded, step = [], tr.optimizer.step
+
+        def recording_step(params, grads, lr, keys, tr=tr, recorded=recorded, step=step):
+            before = tr.network.params["1.W"].copy()
+            step(params, grads, lr, keys)
+            W, G = tr.network.params["1.W"], tr.network.grads["1.W"]
+            a = tr.network.blocks[1].last_output
+            ratio = np.linalg.norm(W - before) / np.linalg.norm(W)
+            recorded.append((np.linalg.norm(W), np.linalg.norm(G), ratio, a.mean(), a.std()))
+
+        tr.optimizer.step = recording_step
+        if how == "run":
+            tr.run(seconds=60, max_steps=8)
+        else:
+            for _ in range(8):
+                tr.step()
+        metrics = ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std")
+        got = np.array([tr.history.layers[m][1].values for m in metrics]).T
+        np.testing.assert_allclose(got, np.array(recorded), rtol=2e-5, atol=1e-9)
+        assert tr.history.layers["weight_norm"][1].steps.tolist() == list(range(1, 9))
+        runs[how] = got
+    np.testing.assert_array_equal(runs["run"], runs["steps"])
