@@ -1,19 +1,18 @@
-"""The live loop: buttons outside, fragments that advance the trainer and redraw inside.
+"""The live loop: buttons outside, one fragment inside that trains and draws a frame.
 
-While running, the fast fragment reruns every `pacing.fast_interval()` seconds: it
-trains for a short time budget and redraws the light charts. Heavy charts sit in
-a slower fragment. Buttons use on_click callbacks, so a click is handled before
-the rerun that redraws the page.
+The fragment draws every live chart through the closed-loop live view (playground.liveview):
+the browser asks for the next frame only when it has drawn the last one (its ack reruns this
+fragment alone), so the rate adapts to the server and the network and no run is started that
+would be thrown away. Each ack trains for the load-adaptive budget (`pacing.train_budget`).
+Buttons use on_click callbacks, so a click is handled before the rerun that redraws the page.
 """
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from playground import pacing, views
+from playground import liveview, pacing, views
 from playground.session import PlaygroundSession
 
 FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
@@ -69,28 +68,45 @@ def _on_play(session: PlaygroundSession) -> None:
     session.play()
 
 
+LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
+
+
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
-    """Fragments by redraw cost: every chart redraw is a full Plotly.newPlot in the browser
-    (Streamlit remounts a chart whose spec changed), so only the metrics and the output map
-    redraw at the fast rate."""
-    running = session.running
-    session.tick_interval, session.paced_at = pacing.fast_interval(), time.monotonic()
+    """One fragment draws every live chart; the browser's acks rerun it (no timer)."""
+    st.fragment(_live_panel)(session, hidden)
 
-    def every(interval) -> float | None:
-        return interval() if running else None
 
-    inspect = st.fragment(run_every=every(pacing.inspect_interval))(_inspect_panel)
+def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
+    with pacing.tick_slot(), session.lock:
+        if liveview.loop_for(LIVE_VIEW).take_tick() and session.running:
+            with pacing.tick_timer(id(session)):
+                session.tick(pacing.train_budget())
+            if not session.running:  # early stopping or divergence ended the run
+                st.rerun()
+        with liveview.frame(LIVE_VIEW, running=session.running, uirevision=_revision(session)):
+            _draw_panels(session, hidden)
+
+
+def _revision(session: PlaygroundSession) -> str:
+    """Zoom and pan survive redraws until the network is replaced (reset, new settings)."""
+    return str(id(session.trainer))
+
+
+def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     focus = "charts" not in hidden and _show_focus(session.config.focus)
     if focus:  # the lesson's key chart first: in view without scrolling
-        inspect(session)
+        views.render_inspect(session)
     left, right = st.columns([5, 4], gap="medium")
     with right:
-        st.fragment(run_every=every(pacing.fast_interval))(_fast_panel)(session)
-        st.fragment(run_every=every(pacing.curve_interval))(_curve_panel)(session)
+        snap = session.trainer.snapshot(weights=False)  # metrics and status draw no weights
+        views.render_metrics(session, snap)
+        views.render_run_status(snap)
+        views.render_output(session)
+        views.render_loss(session)
     with left:
-        st.fragment(run_every=every(pacing.network_interval))(_network_panel)(session)
+        views.render_network(session)
     if "charts" not in hidden and not focus:
-        inspect(session)
+        views.render_inspect(session)
 
 
 def _show_focus(focus: str) -> bool:
@@ -102,37 +118,3 @@ def _show_focus(focus: str) -> bool:
         if focus:
             st.session_state[views.INSPECT_VIEW_KEY] = focus.replace("_", " ").capitalize()
     return bool(focus)
-
-
-def _fast_panel(session: PlaygroundSession) -> None:
-    with pacing.tick_slot(), session.lock:
-        _fast_panel_locked(session)
-
-
-def _fast_panel_locked(session: PlaygroundSession) -> None:
-    if session.running:
-        with pacing.tick_timer(id(session)):
-            session.tick(pacing.train_budget())
-        if not session.running:  # early stopping or divergence ended the run
-            st.rerun()
-        if pacing.should_repace(session.tick_interval, session.paced_at):
-            st.rerun()  # a full rerun hands the browser a new run_every
-    snap = session.trainer.snapshot(weights=False)  # metrics and status draw no weights
-    views.render_metrics(session, snap)
-    views.render_run_status(snap)
-    views.render_output(session)
-
-
-def _curve_panel(session: PlaygroundSession) -> None:
-    with pacing.tick_slot(), session.lock:
-        views.render_loss(session)
-
-
-def _network_panel(session: PlaygroundSession) -> None:
-    with pacing.tick_slot(), session.lock:
-        views.render_network(session)
-
-
-def _inspect_panel(session: PlaygroundSession) -> None:
-    with pacing.tick_slot(), session.lock:
-        views.render_inspect(session)

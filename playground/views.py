@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core.telemetry import Snapshot
-from playground import charts
+from playground import charts, liveview
 from playground.charts import CAPTIONS
 from playground.session import PlaygroundSession
 
@@ -16,7 +16,8 @@ NOTICE_STYLE = {"info": st.info, "warning": st.warning, "error": st.error}
 
 
 def _plot(fig, key: str, caption: str) -> None:
-    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
+    if not liveview.plot(fig, key):  # outside the live view: an ordinary chart
+        st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
     st.caption(CAPTIONS[caption])
 
 

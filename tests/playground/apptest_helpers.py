@@ -39,3 +39,38 @@ def session(at: AppTest):
 def messages(at: AppTest) -> str:
     """The text of every notice as a reader sees it (Markdown escapes removed)."""
     return " ".join(str(m.value) for m in [*at.info, *at.warning, *at.error]).replace("\\", "")
+
+
+def charts(at: AppTest) -> list[tuple[str, dict]]:
+    """Every chart on the page in order, as (element id, figure): ordinary Plotly charts and
+    the live view's charts (AppTest runs no JavaScript: the figure is the frame it was sent,
+    whose layout is left out when unchanged since the previous frame)."""
+    import json
+
+    from playground.liveview import decode
+
+    found = []
+    for element in at.get("plotly_chart"):
+        found.append((str(element.proto.id), json.loads(element.proto.spec)))
+    for element in at.get("bidi_component"):
+        part = decode(element.proto.bytes) if element.proto.bytes else {}
+        if part.get("role") == "chart":
+            found.append((str(element.proto.id), part["chart"]))
+    return found
+
+
+def chart_ids(at: AppTest) -> list[str]:
+    return [chart_id for chart_id, _ in charts(at)]
+
+
+def ack(at: AppTest) -> AppTest:
+    """What the browser does once it has drawn the live view's newest frame: ack it (the
+    next run trains one tick while playing)."""
+    from playground.live import LIVE_VIEW
+    from playground.liveview import Ack
+
+    loop = at.session_state[f"{LIVE_VIEW}__liveview"][0]
+    loop.receive(Ack(loop.sent))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

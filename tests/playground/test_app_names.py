@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from tests.playground.apptest_helpers import click, messages, open_app
+from tests.playground.apptest_helpers import charts, click, messages, open_app
 
 EARLY_STOP_LINK = {
     "training.early_stopping.enabled": "true",
@@ -15,8 +13,7 @@ EARLY_STOP_LINK = {
 
 
 def _chart_spec(at, key: str) -> dict:
-    chart = next(c for c in at.get("plotly_chart") if key in str(c.proto.id))
-    return json.loads(chart.proto.spec)
+    return next(spec for chart_id, spec in charts(at) if key in chart_id)
 
 
 def test_metrics_legend_and_caption_name_the_held_out_split_alike():

@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from playground.presets import load_preset, preset_names
-from tests.playground.apptest_helpers import open_app
+from tests.playground.apptest_helpers import chart_ids, open_app
 
 VANISHING_LESSONS = [n for n in preset_names() if n.startswith("vanishing")]
-
-
-def chart_ids(at) -> list[str]:
-    return [str(c.proto.id) for c in at.get("plotly_chart")]
 
 
 def view(at) -> str:

@@ -104,3 +104,30 @@ def test_a_frame_is_json_even_with_nan_and_names_what_the_browser_needs():
     head = decode(driver(frame=5, answers=4, running=True, members=["c"]))
     assert (head["role"], head["id"], head["answers"], head["running"]) == ("driver", 5, 4, True)
     assert head["members"] == ["c"] and head["min_interval"] > 0 and head["watchdog"] > 1
+
+
+# --- in the app (AppTest runs no JavaScript: the test acks as the browser would) -------------
+
+
+def test_in_the_app_only_an_ack_trains_and_a_repeated_ack_trains_nothing():
+    from playground.live import LIVE_VIEW
+    from tests.playground.apptest_helpers import chart_ids, click, open_app, steps
+
+    at = click(open_app(), "Play")
+    loop = at.session_state[f"{LIVE_VIEW}__liveview"][0]
+    at.run()
+    assert steps(at) == 0  # running, but nothing was acked: no timer trains
+    assert {"output_chart", "loss_chart", "network_chart"} <= {
+        i.rsplit("-", 1)[-1] for i in chart_ids(at)
+    }
+    assert loop.receive(Ack(loop.sent))
+    at.run()
+    trained = steps(at)
+    assert trained > 0
+    assert not loop.receive(Ack(loop.acked))  # the same ack again
+    at.run()
+    assert steps(at) == trained
+    click(at, "Pause")
+    loop.receive(Ack(loop.sent))  # an ack that crossed the pause trains nothing
+    at.run()
+    assert steps(at) == trained

@@ -18,6 +18,7 @@ const layouts = new Map(); // chart id -> (layout key -> JSON): kept across remo
 const arrivals = new Map(); // chart id -> callbacks waiting for that chart to mount
 const drivers = new Set();
 let plotlyLoading = null;
+window.__bpLiveview = { charts, drivers }; // read by the browser tests
 
 const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   drawn: 0, // chart parts drawn
@@ -162,6 +163,7 @@ function driverView(parent) {
   let view = parent.__bpDriver;
   if (!view) {
     view = {
+      parent,
       latest: null, // newest frame head received
       waiting: null, // id of the frame acked and not yet answered
       ackedAt: -Infinity,
@@ -212,6 +214,11 @@ function afterDraw(view, frame, ok) {
 function sendAck(view, frame, ok) {
   view.ackTimer = null;
   if (view.latest !== frame || !view.setTrigger) return; // a newer frame decides
+  if (!view.parent.isConnected) {
+    clearTimers(view);
+    drivers.delete(view);
+    return;
+  }
   if (document.hidden) {
     view.hiddenAck = { frame, ok }; // the server rests until the tab shows again
     return;
@@ -252,7 +259,11 @@ export default function (component) {
       drawLatest(view);
     }
     return () => {
-      if (charts.get(part.chart.id) === view) charts.delete(part.chart.id);
+      // Streamlit also calls this when a newer frame raced this call: forget only a chart
+      // that left the page.
+      if (!parentElement.isConnected && charts.get(part.chart.id) === view) {
+        charts.delete(part.chart.id);
+      }
     };
   }
   const view = driverView(parentElement);
@@ -262,7 +273,9 @@ export default function (component) {
     closeFrame(view, part);
   }
   return () => {
-    clearTimers(view);
-    drivers.delete(view);
+    if (!parentElement.isConnected) {
+      clearTimers(view);
+      drivers.delete(view);
+    }
   };
 }
