@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import predictions
-from core.config import OUTPUT_HEADS, ConfigError, PlaygroundConfig
+from core.config import ConfigError, PlaygroundConfig, fitting_head
 from core.data import DataError, Dataset
 from core.serialization import ModelFileError, SavedModel, load_model
 from core.trainer import Trainer
@@ -332,8 +332,7 @@ def align_task(config: PlaygroundConfig, task: str) -> PlaygroundConfig:
         return config
     aligned = copy.deepcopy(config)
     aligned.network.task = task
-    if aligned.network.head not in OUTPUT_HEADS[task]:
-        aligned.network.head = OUTPUT_HEADS[task][0]
+    aligned.network.head = fitting_head(task, aligned.network.head)
     return aligned
 
 

@@ -65,7 +65,7 @@ def render_metrics(session: PlaygroundSession, snap: Snapshot) -> None:
         bottom[2].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
     else:
         bottom[2].metric("Batch loss", _fmt(snap.batch_loss))
-    measured = snap.extras.get("eval_step")
+    measured = snap.eval_step
     if measured is not None and measured != snap.step:
         st.caption(
             f"Train and test figures measured at step {measured:,} (at each epoch end, and "
@@ -129,7 +129,7 @@ def _render_tabular_predictions(session: PlaygroundSession) -> None:
 
 def render_loss(session: PlaygroundSession) -> None:
     log_y = st.toggle("Log-scale loss", key="log_loss")
-    snap = session.trainer.snapshot()
+    snap = session.trainer.snapshot(weights=False)
     fig = charts.loss_curves(snap.history, snap.early_stopping, snap.divergence, log_y=log_y)
     _plot(fig, "loss_chart", "loss")
 
@@ -160,7 +160,7 @@ def render_inspect(session: PlaygroundSession) -> None:
     if st.session_state.get(INSPECT_VIEW_KEY) not in views:
         st.session_state[INSPECT_VIEW_KEY] = views[0]
     view = st.segmented_control("View", views, key=INSPECT_VIEW_KEY, label_visibility="collapsed")
-    _INSPECT[view or views[0]](session, session.trainer.snapshot())
+    _INSPECT[view or views[0]](session, session.trainer.snapshot(weights=False))
 
 
 def _gradients_view(session: PlaygroundSession, snap) -> None:
@@ -195,7 +195,7 @@ def _confusion_view(session: PlaygroundSession, snap) -> None:
 
 
 def _first_layer_view(session: PlaygroundSession, snap) -> None:
-    fig = charts.first_layer_weights(snap.weights[0][0], session.dataset.image_shape)
+    fig = charts.first_layer_weights(session.trainer.weights()[0][0], session.dataset.image_shape)
     _plot(fig, "first_layer_chart", "first_layer")
 
 
