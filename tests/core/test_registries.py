@@ -10,6 +10,7 @@ import pytest
 from core import activations
 from core.config import INITS
 from core.initializers import resolve
+from core.losses import HEADS, make_head
 
 
 @pytest.mark.parametrize("name", activations.NAMES)
@@ -45,3 +46,20 @@ def test_bounds_are_the_functions_real_range():
         for bound, reached in ((a.bounds[0], y.min()), (a.bounds[1], y.max())):
             if math.isfinite(bound):
                 assert abs(reached - bound) <= 0.01 * max(1.0, abs(bound)), (name, bound)
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_every_head_states_its_output_range(name):
+    """The telemetry bins and saturation count read a head's bounds: its output stays inside
+    them for any logits, and reaches within 1% of each finite bound."""
+    head = make_head(name)
+    assert isinstance(head.saturates, bool)
+    x = np.linspace(-40.0, 40.0, 2001)
+    Z = np.stack([x, -x, np.zeros_like(x)]) if head.task == "multiclass" else x[None]
+    out = head.output(Z)
+    if head.bounds is None:
+        assert not head.saturates
+        return
+    lo, hi = head.bounds
+    margin = 0.01 * (hi - lo)
+    assert lo <= out.min() <= lo + margin and hi - margin <= out.max() <= hi
