@@ -1,0 +1,31 @@
+"""What every panel uses to show figures, numbers and user-supplied text."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from playground import liveview
+from playground.charts import CAPTIONS
+
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def plot(fig, key: str, caption: str) -> None:
+    """A Plotly figure under a fixed key, with its caption (`CAPTIONS[caption]`) below: inside
+    the live view's frame it is drawn by the live view, elsewhere as an ordinary chart."""
+    if not liveview.plot(fig, key):
+        st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
+    st.caption(CAPTIONS[caption])
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    """A figure to `digits` significant digits; a dash when it is missing or not finite."""
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}g}"
+
+
+def escape(text: str) -> str:
+    """User-supplied text is shown as text, never as HTML or Markdown."""
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        text = text.replace(ch, "\\" + ch)
+    return text

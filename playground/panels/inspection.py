@@ -1,0 +1,83 @@
+"""Inside the network: one inspection view at a time (gradients, activations, weights, update
+ratios; for images also the confusion matrix and the first layer's weights)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.telemetry import Snapshot
+from playground import charts
+from playground.panels.common import plot
+from playground.session import PlaygroundSession
+
+VIEW_KEY = "inspect_view"  # the selected view, in st.session_state
+FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
+
+
+def _gradients(session: PlaygroundSession, snap: Snapshot) -> None:
+    names = session.layer_names
+    left, right = st.columns(2)
+    with left:
+        plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
+    with right:
+        fig = charts.gradient_heatmap(snap.history, names)
+        plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
+
+
+def _activations(session: PlaygroundSession, snap: Snapshot) -> None:
+    fig = charts.activation_distributions(snap.histograms, snap.layers, cols=4)
+    plot(fig, "activations_chart", "activations")
+
+
+def _weights(session: PlaygroundSession, snap: Snapshot) -> None:
+    fig = charts.weight_distributions(snap.history, session.layer_names, cols=4)
+    plot(fig, "weights_chart", "weights")
+
+
+def _update_ratio(session: PlaygroundSession, snap: Snapshot) -> None:
+    fig = charts.update_ratios(snap.history, session.layer_names)
+    plot(fig, "update_ratio_chart", "update_ratio")
+
+
+def _confusion(session: PlaygroundSession, snap: Snapshot) -> None:
+    dataset = session.dataset
+    fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
+    plot(fig, "confusion_chart", "confusion")
+
+
+def _first_layer(session: PlaygroundSession, snap: Snapshot) -> None:
+    first = session.trainer.weights()[0][0]
+    fig = charts.first_layer_weights(first, session.dataset.image_shape)
+    plot(fig, "first_layer_chart", "first_layer")
+
+
+VIEWS = {  # every dataset
+    "Gradients": _gradients,
+    "Activations": _activations,
+    "Weights": _weights,
+    "Update ratio": _update_ratio,
+}
+IMAGE_ONLY = {"Confusion": _confusion, "First layer": _first_layer}  # image datasets
+INSPECT_VIEWS, IMAGE_VIEWS = tuple(VIEWS), tuple(IMAGE_ONLY)
+
+
+def render(session: PlaygroundSession) -> None:
+    """One inspection view at a time: each redraw remounts its charts in the browser."""
+    st.subheader("Inside the network")
+    shown = VIEWS | (IMAGE_ONLY if session.dataset.image_shape is not None else {})
+    names = tuple(shown)
+    if st.session_state.get(VIEW_KEY) not in names:
+        st.session_state[VIEW_KEY] = names[0]
+    view = st.segmented_control("View", names, key=VIEW_KEY, label_visibility="collapsed")
+    shown[view or names[0]](session, session.trainer.snapshot(weights=False))
+
+
+def select_focus(focus: str) -> bool:
+    """True if the config names a focus chart (an inspection view, e.g. "update_ratio" for
+    "Update ratio"). When the focus changes (a lesson is loaded), that view is selected once;
+    the student may pick another view afterwards."""
+    if st.session_state.get(FOCUS_KEY) != focus:
+        st.session_state[FOCUS_KEY] = focus
+        if focus:
+            st.session_state[VIEW_KEY] = focus.replace("_", " ").capitalize()
+    return bool(focus)

@@ -1,0 +1,56 @@
+"""What the network computes: the decision map or fitted surface over the input plane, the
+fitted curve of 1D data, sample predictions for images, and for tabular data a confusion
+matrix or predicted against true values. The session hands over the model's outputs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from playground import charts
+from playground.panels.common import plot
+from playground.session import PlaygroundSession
+
+SAMPLE_IMAGES = 24  # test images shown with their predicted class
+
+
+def render(session: PlaygroundSession) -> None:
+    dataset = session.dataset
+    if dataset.image_shape is not None:
+        _render_image_predictions(session)
+        return
+    if dataset.raw_dim is None:
+        _render_tabular_predictions(session)
+        return
+    show_test = st.toggle("Show test data", key="show_test")
+    discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
+    out = session.output_map()
+    fig = charts.output_figure(
+        dataset,
+        out.xs,
+        out.values,
+        out.ys,
+        classes=out.classes,
+        std=out.std,
+        show_test=show_test,
+        discretize=discretize,
+    )
+    plot(fig, "output_chart", "output")
+
+
+def _render_image_predictions(session: PlaygroundSession) -> None:
+    dataset = session.dataset
+    X, y = dataset.X_test[:SAMPLE_IMAGES], dataset.y_test[:SAMPLE_IMAGES]
+    pred = session.test_classes(SAMPLE_IMAGES)
+    fig = charts.sample_grid(X, y, pred, dataset.image_shape, dataset.class_names)
+    plot(fig, "samples_chart", "samples")
+
+
+def _render_tabular_predictions(session: PlaygroundSession) -> None:
+    """Tabular data has no input plane: a confusion matrix, or predicted vs true values."""
+    dataset = session.dataset
+    if dataset.task == "regression":
+        fig = charts.predicted_vs_actual(dataset.y_test, session.test_predictions()[:, 0])
+        plot(fig, "predicted_chart", "predicted")
+        return
+    fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
+    plot(fig, "tabular_confusion_chart", "confusion")
