@@ -18,13 +18,15 @@ const layouts = new Map(); // chart id -> (layout key -> JSON): kept across remo
 const arrivals = new Map(); // chart id -> callbacks waiting for that chart to mount
 const drivers = new Set();
 let plotlyLoading = null;
-window.__bpLiveview = { charts, drivers }; // read by the browser tests
+window.__bpLiveview = { charts, drivers, layouts }; // read by the browser tests
 
 const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   drawn: 0, // chart parts drawn
   frames: 0, // frames closed (all charts drawn) by a driver
   failed: 0,
   acks: 0,
+  waitMs: 0, // summed: from an ack to its answer's arrival (server and network)
+  drawMs: 0, // summed: from a frame's arrival to all its charts drawn (browser)
 });
 
 function loadPlotly(url) {
@@ -186,8 +188,11 @@ function clearTimers(view) {
 }
 
 async function closeFrame(view, frame) {
+  const arrived = performance.now();
+  if (view.waiting !== null && frame.answers >= view.waiting) stats.waitMs += arrived - view.ackedAt;
   const drawn = await Promise.all(frame.members.map((id) => chartDrawn(id, frame.id)));
   if (view.latest !== frame) return; // a newer frame decides
+  stats.drawMs += performance.now() - arrived;
   stats.frames += 1;
   window.__bpLiveviewFrame = frame.id;
   afterDraw(view, frame, drawn.every(Boolean));

@@ -1,0 +1,119 @@
+"""The closed-loop live view in headless Chromium: frames are pulled by the browser (no timer),
+charts keep their zoom while they update, Pause freezes at once, a hidden tab rests, and a
+chart that fails to draw is redrawn whole.
+
+Screenshots go to artifacts/screenshots/ and are meant to be looked at.
+"""
+
+import time
+
+import pytest
+
+from tests.e2e.browser_helpers import click, open_app, screenshot, steps, wait_idle, wait_until
+
+pytestmark = pytest.mark.e2e
+
+STATS_JS = "() => window.__bpLiveviewStats"
+X_RANGE_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  return gd && gd._fullLayout ? [...gd._fullLayout.xaxis.range] : null;
+}"""
+TRACE_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  return JSON.stringify(gd.data.map(t => t.y));
+}"""
+ZOOM_JS = """([id, range]) => window.Plotly.relayout(
+  document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`),
+  {"xaxis.range": range})"""
+HIDE_JS = """(hidden) => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def _play(page, app_url):
+    open_app(page, app_url)
+    wait_until(lambda: page.evaluate(STATS_JS) and page.evaluate(STATS_JS)["frames"] >= 1)
+    click(page, "Play")
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
+    wait_until(lambda: steps(page) > 0, timeout=30)
+
+
+def _frozen_within(page, seconds: float) -> float:
+    """Seconds until "Steps" stops changing (it must hold for 1.5 s), at most `seconds`."""
+    start = time.monotonic()
+    last, since = steps(page), time.monotonic()
+    while time.monotonic() - since < 1.5:
+        time.sleep(0.05)
+        now = steps(page)
+        if now != last:
+            last, since = now, time.monotonic()
+            assert since - start <= seconds, f"Steps still changing {since - start:.2f} s later"
+    return since - start
+
+
+def test_the_browser_pulls_frames_and_a_hidden_tab_rests(page, app_url):
+    _play(page, app_url)
+    before, frames = steps(page), page.evaluate(STATS_JS)["frames"]
+    time.sleep(2)
+    assert steps(page) > before
+    assert page.evaluate(STATS_JS)["frames"] > frames  # frames drawn and acked
+    page.evaluate(HIDE_JS, True)  # no ack while hidden: nothing trains (no timer drives it)
+    _frozen_within(page, 2.0)
+    hidden_at = steps(page)
+    time.sleep(1.5)
+    assert steps(page) == hidden_at
+    page.evaluate(HIDE_JS, False)
+    wait_until(lambda: steps(page) > hidden_at, timeout=15)
+    screenshot(page, "liveview_01_playing")
+    click(page, "Pause")
+    assert page.js_errors == []
+
+
+def test_zoom_survives_three_seconds_of_training(page, app_url):
+    _play(page, app_url)
+    chart = "loss_chart"
+    wait_until(lambda: page.evaluate(X_RANGE_JS, chart), timeout=20)
+    full = page.evaluate(X_RANGE_JS, chart)
+    zoom = [full[0], full[0] + (full[1] - full[0]) / 2]
+    page.evaluate(ZOOM_JS, [chart, zoom])
+    data_before, steps_before = page.evaluate(TRACE_JS, chart), steps(page)
+    time.sleep(3)
+    assert steps(page) > steps_before
+    assert page.evaluate(TRACE_JS, chart) != data_before  # the curves moved on
+    assert page.evaluate(X_RANGE_JS, chart) == pytest.approx(zoom)  # the zoom stayed
+    screenshot(page, "liveview_02_zoom_kept")
+    click(page, "Pause")
+    assert page.js_errors == []
+
+
+def test_pause_freezes_steps_within_half_a_second(page, app_url):
+    _play(page, app_url)
+    time.sleep(1)
+    click(page, "Pause")
+    assert _frozen_within(page, 0.5) <= 0.5
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    assert page.js_errors == []
+
+
+def test_a_chart_that_fails_to_draw_is_redrawn_whole(page, app_url):
+    _play(page, app_url)
+    failed = page.evaluate(STATS_JS)["failed"]
+    # As if the frames that carried its layout were lost: the next frame names a layout the
+    # browser lacks, the chart fails, and the browser asks for a whole frame.
+    page.evaluate("() => window.__bpLiveview.layouts.delete('output_chart')")
+    wait_until(lambda: page.evaluate(STATS_JS)["failed"] > failed, timeout=15)
+    broke_at = steps(page)
+    wait_until(
+        lambda: (
+            page.evaluate(
+                "() => { const c = window.__bpLiveview.charts.get('output_chart');"
+                " return c.okFrame > 0 && c.okFrame === c.drawnFrame && !c.broken; }"
+            )
+            and steps(page) > broke_at
+        ),
+        timeout=15,
+    )
+    screenshot(page, "liveview_03_redrawn")
+    click(page, "Pause")
