@@ -1,5 +1,5 @@
 """Per-layer telemetry collection: the scalars of every block batched over several stats steps
-(`LayerTelemetry`) and histograms on fixed bins (`HistogramBins`, `LayerHistograms`).
+(`LayerTelemetry`) and histograms on fixed bins (`HistogramBins`, `HistogramTaker`).
 
 What a unit can do comes from the registries, never from its name: a hidden unit's bounds,
 family (saturating units can saturate, ReLU-like units can die) from `core.activations.REGISTRY`,
@@ -144,7 +144,7 @@ class LayerTelemetry:
         self._ones: np.ndarray | None = None  # (n,) ones: sums over the batch as a matmul
         self.acts: np.ndarray | None = None  # work buffer (rows, capacity, units, n)
         self.outputs: list[np.ndarray] = []  # per pending step: hidden outputs, head logits
-        self.measured: list[np.ndarray] = []  # one slot: per pending step its weight metrics
+        self.measured: list[list[np.ndarray]] = []  # one slot: each pending step's weight metrics
         self.capacity = self.slots
         self.latest: dict[str, list] | None = None
 
@@ -203,15 +203,16 @@ class LayerTelemetry:
             x = x * x
         return np.add.reduceat(x, self.bounds, axis=1).astype(np.float64)[:, 0::2]
 
-    def _weight_metrics(self, after: np.ndarray, grads: np.ndarray) -> np.ndarray:
-        """(4, k, L): per step and block ||W||, ||dL/dW||, mean |dL/dW| and ||ΔW|| / ||W||, from
-        k rows of parameters after the update and gradients (and the "before" slots 0..k-1)."""
+    def _weight_metrics(self, after: np.ndarray, grads: np.ndarray) -> list[np.ndarray]:
+        """Four (k, L) arrays, per step and block: ||W||, ||dL/dW||, mean |dL/dW| and
+        ||ΔW|| / ||W||, from k rows of parameters after the update and of gradients (and the
+        "before" slots 0..k-1)."""
         k = len(after)
         update = np.subtract(after, self.before[:k], out=self.data[2, :k])
         norms = np.sqrt([self._w_sums(x, True) for x in (after, grads, update)])
         gabs = self._w_sums(np.abs(grads, out=self.data[2, :k]), False)
         ratio = norms[2] / np.maximum(norms[0], 1e-12)
-        return np.stack([norms[0], norms[1], gabs / self.w_sizes, ratio])
+        return [norms[0], norms[1], gabs / self.w_sizes, ratio]
 
     def flush(self, history: History) -> None:
         """Compute the metrics of every pending step and append them to history.layers."""
@@ -219,7 +220,7 @@ class LayerTelemetry:
         if k == 0:
             return
         if self.slots == 1:  # measured step by step
-            w = np.concatenate(self.measured, axis=1)
+            w = [np.concatenate(rows) for rows in zip(*self.measured, strict=True)]
             self.measured = []
         else:
             w = self._weight_metrics(self.data[0, :k], self.data[1, :k])

@@ -57,6 +57,7 @@ class Evaluator:
         self._XT = np.ascontiguousarray(np.concatenate([X_tr, X_val]).T)
         self._split = len(X_tr)
         self._y = (y_tr, y_val)
+        self.subset_size = max(len(X_tr), len(X_val))  # points per split, periodic evaluation
 
     @staticmethod
     def _draw(n: int, cap: int, rng: np.random.Generator, order_rng: np.random.Generator):
@@ -73,11 +74,6 @@ class Evaluator:
             return X, y
         idx = np.sort(idx[:m])
         return X[idx], y[idx]
-
-    @property
-    def subset_size(self) -> int:
-        """Points per split in the periodic evaluation (the largest subset)."""
-        return max(len(d) for d in self._draws)
 
     def evaluate(self, max_points: int | None = None) -> dict[str, float | None]:
         """Every point (max_points None), else the first min(max_points, subset) points of each

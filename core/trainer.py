@@ -341,7 +341,7 @@ class Trainer:
 
     def _record_eval(self) -> dict:
         """The periodic evaluation (on the fixed subsets) into the history."""
-        ev = self.evaluate(EVAL_MAX)
+        ev = self._evaluator.evaluate(EVAL_MAX)
         self.last_eval, self.last_eval_step = ev, self.step_count
         for name, value in ev.items():
             if value is not None and math.isfinite(value):
