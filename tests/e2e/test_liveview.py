@@ -73,7 +73,12 @@ def test_the_browser_pulls_frames_and_a_hidden_tab_rests(page, app_url):
 def test_zoom_survives_three_seconds_of_training(page, app_url):
     _play(page, app_url)
     chart = "loss_chart"
-    wait_until(lambda: page.evaluate(X_RANGE_JS, chart), timeout=20)
+
+    def trained_a_while():  # some curve to zoom into
+        x = page.evaluate(X_RANGE_JS, chart)
+        return x and x[1] - x[0] > 50
+
+    wait_until(trained_a_while, timeout=30)
     full = page.evaluate(X_RANGE_JS, chart)
     zoom = [full[0], full[0] + (full[1] - full[0]) / 2]
     page.evaluate(ZOOM_JS, [chart, zoom])
