@@ -16,6 +16,16 @@ from playground.panels import inspection, loss, metrics, network, output
 from playground.session import PlaygroundSession
 
 LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
+INSPECTION_CADENCE = 2  # the inspection charts redraw in one frame out of this many
+INSPECTION_CHARTS = (  # their keys in playground.panels.inspection
+    "gradients_chart",
+    "gradient_heatmap_chart",
+    "activations_chart",
+    "weights_chart",
+    "update_ratio_chart",
+    "confusion_chart",
+    "first_layer_chart",
+)
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
@@ -30,7 +40,12 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
                 session.tick(pacing.train_budget())
             if not session.running:  # early stopping or divergence ended the run
                 st.rerun()
-        with liveview.frame(LIVE_VIEW, running=session.running, uirevision=_revision(session)):
+        with liveview.frame(
+            LIVE_VIEW,
+            running=session.running,
+            uirevision=_revision(session),
+            cadence=dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
+        ):
             _draw_panels(session, hidden)
 
 

@@ -50,6 +50,7 @@ class _Frame:
     running: bool
     uirevision: str
     builder: FrameBuilder
+    cadence: dict[str, int]
     members: list[str] = field(default_factory=list)
 
 
@@ -84,12 +85,14 @@ def _on_ack(key: str) -> None:
 
 
 @contextlib.contextmanager
-def frame(key: str, *, running: bool, uirevision: str = ""):
+def frame(key: str, *, running: bool, uirevision: str = "", cadence: dict[str, int] | None = None):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
-    driver closes it (and acks it in the browser while `running`)."""
+    driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
+    with n is redrawn in one frame out of n (and in every whole frame); in the others the
+    browser keeps its drawing."""
     loop, builder = _state(key)
     number, answers, full = loop.next_frame()
-    current = _Frame(key, number, answers, full, running, uirevision, builder)
+    current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
     _active.frame = current
     try:
         yield current
@@ -104,6 +107,10 @@ def plot(figure, key: str) -> bool:
     current = getattr(_active, "frame", None)
     if current is None:
         return False
+    kept = current.builder.sent.get(key)
+    if kept is not None and not current.full and current.id % current.cadence.get(key, 1):
+        _component(key=key, data=kept)  # the same part again: the browser keeps its drawing
+        return True
     part = current.builder.chart(
         Chart(key, figure),
         frame=current.id,

@@ -5,13 +5,14 @@ closed by a driver element mounted after them, which acks the frame once every c
 is drawn:
 
     chart   {"role": "chart", "frame", "uirevision", "plotly_url",
-             "chart": {"id", "layout_key", "data", "layout"?}}
+             "chart": {"id", "layout_key", "layout"?, "data_keys", "data"}}
     driver  {"role": "driver", "id", "answers", "running", "members",
              "min_interval", "watchdog"}
 
-A chart's layout travels when it differs from the last one sent for that chart (or the frame
-is whole); it is named by a key, so the browser can tell when it lacks the one named (a lost
-frame) and ask for a whole frame.
+A chart's layout, and each of its traces, travels when it differs from the one last sent in
+its place (or the frame is whole); otherwise `layout` is left out and the trace is null (the
+data points of the output map, for one, never change). Each is named by a key, so the browser
+can tell when it lacks the one named (a lost frame) and ask for a whole frame.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class Chart:
 
 @dataclass
 class FrameBuilder:
-    """What the browser was last sent, per chart: the layout key (to skip unchanged layouts)."""
+    """What the browser was last sent, per chart: the layout's and the traces' keys."""
 
     layouts: dict[str, str] = field(default_factory=dict)
+    traces: dict[str, list[str]] = field(default_factory=dict)
+    sent: dict[str, bytes] = field(default_factory=dict)  # each chart's last part
 
     def chart(
         self, chart: Chart, *, frame: int, full: bool, uirevision: str, plotly_url: str
@@ -51,19 +54,35 @@ class FrameBuilder:
             "uirevision": uirevision,
             "plotly_url": plotly_url,
         }
-        return (json.dumps(head)[:-1] + ',"chart":' + self._spec(chart, full) + "}").encode()
+        part = (json.dumps(head)[:-1] + ',"chart":' + self._spec(chart, full) + "}").encode()
+        self.sent[chart.id] = part
+        return part
 
     def _spec(self, chart: Chart, full: bool) -> str:
-        """'{"id", "layout_key", "data", "layout"?}' with the layout only when it changed."""
+        """The chart's JSON: its layout and traces, each only when it changed."""
         figure = chart.figure if isinstance(chart.figure, dict) else chart.figure.to_plotly_json()
-        data = to_json_plotly(figure.get("data", []))
+        traces = [to_json_plotly(trace) for trace in figure.get("data", [])]
         layout = to_json_plotly(figure.get("layout", {}))
-        key = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
-        parts = [f'"id":{json.dumps(chart.id)}', f'"layout_key":"{key}"', f'"data":{data}']
+        key, keys = _key(layout), [_key(trace) for trace in traces]
+        sent = [] if full else self.traces.get(chart.id, [])
+        data = [
+            "null" if i < len(sent) and sent[i] == keys[i] else trace
+            for i, trace in enumerate(traces)
+        ]
+        parts = [
+            f'"id":{json.dumps(chart.id)}',
+            f'"layout_key":"{key}"',
+            f'"data_keys":{json.dumps(keys)}',
+            f'"data":[{",".join(data)}]',
+        ]
         if full or self.layouts.get(chart.id) != key:
             parts.append(f'"layout":{layout}')
-            self.layouts[chart.id] = key
+        self.layouts[chart.id], self.traces[chart.id] = key, keys
         return "{" + ",".join(parts) + "}"
+
+
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def driver(*, frame: int, answers: int, running: bool, members: list[str]) -> bytes:

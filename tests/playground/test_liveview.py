@@ -84,6 +84,22 @@ def test_a_layout_travels_only_when_it_changed():
     assert second["layout_key"] == first["layout_key"] != third["layout_key"]
 
 
+def test_a_trace_travels_only_when_it_changed():
+    def figure(points, line):
+        return {
+            "data": [{"type": "scatter", "y": points}, {"type": "scatter", "y": line}],
+            "layout": {},
+        }
+
+    builder = FrameBuilder()
+    first = _part(builder, Chart("map", figure([1, 2], [3])), 1, full=True)["chart"]
+    second = _part(builder, Chart("map", figure([1, 2], [4])), 2)["chart"]
+    whole = _part(builder, Chart("map", figure([1, 2], [4])), 3, full=True)["chart"]
+    assert second["data"][0] is None and second["data"][1]["y"] == [4]
+    assert second["data_keys"][0] == first["data_keys"][0] != first["data_keys"][1]
+    assert all(trace is not None for trace in whole["data"])
+
+
 def test_a_whole_frame_carries_every_layout():
     builder = FrameBuilder()
     _part(builder, Chart("map", _figure([1])), 1, full=True)
@@ -131,3 +147,22 @@ def test_in_the_app_only_an_ack_trains_and_a_repeated_ack_trains_nothing():
     loop.receive(Ack(loop.sent))  # an ack that crossed the pause trains nothing
     at.run()
     assert steps(at) == trained
+
+
+def test_an_inspection_chart_is_resent_unchanged_between_its_frames():
+    """The inspection charts redraw in one frame out of INSPECTION_CADENCE: in the others the
+    browser is sent the same part (it keeps its drawing) and the frame does not wait for it."""
+    from playground.live import INSPECTION_CADENCE, LIVE_VIEW
+    from tests.playground.apptest_helpers import ack, click, open_app
+
+    assert INSPECTION_CADENCE == 2
+    at = click(open_app(), "Play")
+    redrawn = 0
+    for _ in range(4):
+        ack(at)
+        elements = {str(e.proto.id).rsplit("-", 1)[-1]: e for e in at.get("bidi_component")}
+        part = decode(elements["gradients_chart"].proto.bytes)["frame"]
+        head = decode(elements[LIVE_VIEW].proto.bytes)
+        assert ("gradients_chart" in head["members"]) == (part == head["id"])
+        redrawn += part == head["id"]
+    assert redrawn == 2  # in two of four frames

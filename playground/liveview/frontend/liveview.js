@@ -5,16 +5,17 @@
 // one per min_interval, none while paused or while the tab is hidden.
 //
 // Chart part:  {role: "chart", frame, uirevision, plotly_url,
-//               chart: {id, layout_key, data, layout?}}   (no layout: reuse the one of that key)
+//               chart: {id, layout_key, layout?, data_keys, data}}
+//   no layout, or a null trace: reuse the one of that key received before (unknown: failed)
 // Driver part: {role: "driver", id, answers, running, members, min_interval, watchdog}
 // Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
 
 const CONFIG = { displayModeBar: false, responsive: true };
-const LAYOUTS_KEPT = 4; // recent layouts per chart, by key
+const PARTS_KEPT = 64; // recent layouts and traces per chart, by key
 const MAX_REPAIRS = 2; // whole frames asked for in a row while paused
 const MEMBER_WAIT_MS = 5000; // a chart that never reports does not hold the loop forever
 const charts = new Map(); // chart id -> chart view (the newest mount of that id)
-const layouts = new Map(); // chart id -> (layout key -> JSON): kept across remounts
+const layouts = new Map(); // chart id -> (key -> layout JSON or trace): kept across remounts
 const arrivals = new Map(); // chart id -> callbacks waiting for that chart to mount
 const drivers = new Set();
 let plotlyLoading = null;
@@ -27,6 +28,7 @@ const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   acks: 0,
   waitMs: 0, // summed: from an ack to its answer's arrival (server and network)
   drawMs: 0, // summed: from a frame's arrival to all its charts drawn (browser)
+  chartMs: {}, // summed per chart: Plotly.react (or newPlot) time
 });
 
 function loadPlotly(url) {
@@ -77,25 +79,37 @@ function chartView(parent, id) {
   return view;
 }
 
-async function drawChart(Plotly, view, part) {
-  const spec = part.chart;
+// Keeps what a chart part carries (its layout, its traces) under their keys, on arrival: a
+// later part may leave them out even if this one is never drawn.
+function remember(spec) {
   if (!layouts.has(spec.id)) layouts.set(spec.id, new Map());
   const known = layouts.get(spec.id);
-  if (spec.layout) {
-    known.delete(spec.layout_key);
-    known.set(spec.layout_key, JSON.stringify(spec.layout));
-    if (known.size > LAYOUTS_KEPT) known.delete(known.keys().next().value);
-  }
-  const kept = known.get(spec.layout_key);
-  if (kept === undefined) throw new Error(`layout ${spec.layout_key} of ${spec.id} never arrived`);
-  const layout = JSON.parse(kept); // a fresh copy: Plotly writes computed ranges into it
+  const keep = (key, value) => {
+    known.delete(key);
+    known.set(key, value);
+    if (known.size > PARTS_KEPT) known.delete(known.keys().next().value);
+  };
+  if (spec.layout) keep(spec.layout_key, JSON.stringify(spec.layout));
+  spec.data.forEach((trace, i) => trace !== null && keep(spec.data_keys[i], trace));
+}
+
+function recall(spec, key) {
+  const value = (layouts.get(spec.id) || new Map()).get(key);
+  if (value === undefined) throw new Error(`part ${key} of ${spec.id} never arrived`);
+  return value;
+}
+
+async function drawChart(Plotly, view, part) {
+  const spec = part.chart;
+  const layout = JSON.parse(recall(spec, spec.layout_key)); // fresh: Plotly writes ranges in it
   layout.uirevision = `${part.uirevision}:${spec.id}`;
+  const data = spec.data.map((trace, i) => (trace === null ? recall(spec, spec.data_keys[i]) : trace));
   if (view.broken) {
     Plotly.purge(view.div);
     view.broken = false;
-    await Plotly.newPlot(view.div, spec.data, layout, CONFIG);
+    await Plotly.newPlot(view.div, data, layout, CONFIG);
   } else {
-    await Plotly.react(view.div, spec.data, layout, CONFIG);
+    await Plotly.react(view.div, data, layout, CONFIG);
   }
 }
 
@@ -106,7 +120,10 @@ async function drawLatest(view) {
     while (view.latest && view.latest.frame > view.drawnFrame) {
       const part = view.latest;
       try {
-        await drawChart(await loadPlotly(part.plotly_url), view, part);
+        const Plotly = await loadPlotly(part.plotly_url);
+        const started = performance.now();
+        await drawChart(Plotly, view, part);
+        stats.chartMs[part.chart.id] = (stats.chartMs[part.chart.id] || 0) + performance.now() - started;
         view.okFrame = part.frame;
         stats.drawn += 1;
       } catch (err) {
@@ -260,6 +277,7 @@ export default function (component) {
     const view = chartView(parentElement, part.chart.id);
     if (view.latest && part.frame < view.latest.frame) view.drawnFrame = view.okFrame = 0; // a new count
     if (!view.latest || part.frame !== view.latest.frame) {
+      remember(part.chart);
       view.latest = part;
       drawLatest(view);
     }
