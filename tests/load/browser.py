@@ -4,8 +4,9 @@
     preloaded font, the icon, the manifest) and, as they arrive, the scripts each module
     imports and the fonts each stylesheet uses -> /_stcore/health (it sets Streamlit's XSRF
     cookie) and /_stcore/host-config -> the websocket. Once the first run has drawn the
-    page, the frontend loads the lazy chunk of each element type it received (the Plotly
-    chart, the metric, the file uploader, ...) with their imports: `element_chunks`.
+    page, the frontend loads the lazy chunk of each element type it received (the metric,
+    the custom component, the file uploader, ...) with their imports: `element_chunks`. The
+    live view's first chart loads plotly.min.js from the app's component route: `fetch`.
 
 Like a browser: up to six keep-alive HTTP/1.1 connections per tab, `Accept-Encoding: gzip`
 (the body is counted as sent, never decompressed except to find links), cookies kept.
@@ -298,6 +299,10 @@ class Tab:
         """Fetch what the browser loads to draw these elements (not loaded before)."""
         paths = chunk_paths(self.entry, element_types)
         return await fetch_all(self.url, paths, self.cookies, seen=self.loaded)
+
+    async def fetch(self, path: str) -> PageLoad:
+        """One file the page loads while it runs (e.g. a component's script), once per tab."""
+        return await fetch_all(self.url, [path], self.cookies, follow=False, seen=self.loaded)
 
     async def health(self) -> Response:
         """What the frontend asks before it reconnects its websocket."""

@@ -9,12 +9,14 @@ Each student is a browser tab (`tests/load/student.py`, `tests/load/browser.py`)
 the page and its static files as a browser does (index.html, the scripts, styles and fonts
 it names and their imports, then the frontend chunk of each element the first run drew),
 opens a real websocket session speaking Streamlit's protocol, clicks Play as soon as the
-page is usable (or, with --lesson, once every student's page has loaded), answers the live
-fragments' `run_every` timers like the frontend, trains for --seconds, clicks Pause and
-leaves. Students open the page evenly over --ramp seconds. A redraw counts when a finished
-run delivered a new "Steps" value. One idle "probe" tab connects first so that the
-per-session memory excludes the app's one-off imports: per session = (RSS while all train -
-RSS with the probe only) / N.
+page is usable (or, with --lesson, once every student's page has loaded), draws and acks
+each frame of the closed-loop live view as the browser does (`tests/load/liveview.py`; only
+an ack trains the next tick; --draw-ms simulates the browser's drawing time), trains for
+--seconds, clicks Pause and leaves. A student told "the server is busy" (the admission cap)
+keeps its page open without training. Students open the page evenly over --ramp seconds.
+A redraw counts when a drawn frame delivered a new "Steps" value. One idle "probe" tab
+connects first so that the per-session memory excludes the app's one-off imports: per
+session = (RSS while all train - RSS with the probe only) / N.
 
 Traffic goes to 127.0.0.1 only and every run is bounded in time.
 """
@@ -238,17 +240,6 @@ def _stats(values: list[float]) -> dict:
     }
 
 
-def _fragments(results: list[StudentResult]) -> dict:
-    """Redraws per second of each live fragment, by its run_every interval."""
-    rates: dict[str, list[float]] = {}
-    for r in results:
-        for fid, count in r.fragment_redraws.items():
-            if r.trained_seconds and fid in r.intervals:
-                key = f"run_every={r.intervals[fid]}s:{fid[:6]}"
-                rates.setdefault(key, []).append(count / r.trained_seconds)
-    return {k: round(statistics.median(v), 2) for k, v in sorted(rates.items())}
-
-
 def _mean(values) -> float:
     return round(statistics.fmean(values), 1)
 
@@ -261,26 +252,39 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _summary(results: list[StudentResult]) -> dict:
-    runs = [t for r in results for t in r.run_seconds]
+    """Rates and gaps over the students who trained (not those told the server is busy)."""
+    played = [r for r in results if r.played]
+    runs = [t for r in played for t in r.run_seconds]
+    answers = [t for r in played for t in r.answer_seconds]
+    firsts = [r.first_redraw_seconds for r in played if r.first_redraw_seconds is not None]
     return {
         "students": len(results),
+        "played": len(played),
+        "told_busy": sum(r.told_busy for r in results),
         "with_errors": sum(bool(r.errors) for r in results),
         "error_count": sum(r.error_count for r in results),
-        "fragment_redraws_per_second": _fragments(results),
         "run_seconds": {"median": _percentile(runs, 0.5), "p95": _percentile(runs, 0.95)},
-        "preempted_runs_per_second": _stats(
-            [r.preempted / r.trained_seconds for r in results if r.trained_seconds]
+        "answer_seconds": {"median": _percentile(answers, 0.5), "p95": _percentile(answers, 0.95)},
+        "acks_per_second": _stats(
+            [r.acks / r.trained_seconds for r in played if r.trained_seconds]
         ),
-        "redraws_per_second": _stats([r.redraws_per_second for r in results]),
-        "steps_per_second": _stats([r.steps_per_second for r in results]),
+        "watchdog_acks": sum(r.watchdog_acks for r in results),
+        "preempted_runs_per_second": _stats(
+            [r.preempted / r.trained_seconds for r in played if r.trained_seconds]
+        ),
+        "redraws_per_second": _stats([r.redraws_per_second for r in played]),
+        "steps_per_second": _stats([r.steps_per_second for r in played]),
         "load_seconds": _stats([r.load_seconds for r in results if r.load_seconds is not None]),
         "play_seconds": _stats([r.play_seconds for r in results if r.play_seconds is not None]),
+        "plotly_seconds": _stats([r.plotly_seconds for r in results if r.plotly_seconds]),
         "page_files": _stats([r.page_files for r in results]),
         "page_mb": _stats([r.page_bytes / 1e6 for r in results]),
         "page_files_by_proxy": sum(r.page_by_proxy for r in results),
-        "max_gap_seconds": max((r.max_gap for r in results), default=0.0),
-        "students_with_gap_over_3s": sum(r.max_gap > 3.0 for r in results if r.played),
-        "run_every": sorted({v for r in results for v in r.intervals.values()}),
+        "first_redraw_seconds": _stats(firsts),
+        "max_gap_seconds": max((r.max_gap for r in played), default=0.0),
+        "students_with_gap_over_3s": sum(r.max_gap > 3.0 for r in played),
+        "max_gap_after_first_seconds": max((r.max_gap_after_first for r in played), default=0.0),
+        "students_with_gap_over_3s_after_first": sum(r.max_gap_after_first > 3.0 for r in played),
     }
 
 
@@ -331,12 +335,13 @@ def report(
 def print_report(rep: dict) -> None:
     s, a = rep["server"], rep["all"]
     print(
-        f"students: {a['students']}  errors: {len(rep['errors'])}  "
+        f"students: {a['students']}  trained: {a['played']}  told the server is busy: "
+        f"{a['told_busy']}  errors: {len(rep['errors'])} "
         f"(students with errors: {a['with_errors']})"
     )
     print(f"redraws/s per student: {a['redraws_per_second']}")
     print(f"steps/s per student:   {a['steps_per_second']}")
-    print(f"page load seconds:     {a['load_seconds']}  run_every seen: {a['run_every']}")
+    print(f"page load seconds:     {a['load_seconds']}")
     print(
         f"page files per student: {a['page_files']['median']} "
         f"({a['page_mb']['median']} MB as sent; {a['page_files_by_proxy']} files in all "
@@ -344,8 +349,14 @@ def print_report(rep: dict) -> None:
     )
     print(f"Play answered after (s): {a['play_seconds']}")
     print(
-        f"longest gap between redraws: {a['max_gap_seconds']} s; students with a gap over "
-        f"3 s: {a['students_with_gap_over_3s']}"
+        f"first redraw after Play (s): {a['first_redraw_seconds']}; plotly.js loaded in (s): "
+        f"{a['plotly_seconds']}"
+    )
+    print(
+        f"longest gap between redraws: {a['max_gap_seconds']} s from Play, "
+        f"{a['max_gap_after_first_seconds']} s after the first redraw; students with a gap "
+        f"over 3 s: {a['students_with_gap_over_3s']} from Play, "
+        f"{a['students_with_gap_over_3s_after_first']} after the first"
     )
     print(
         f"server RSS MB: idle {s['rss_idle_mb']}, one tab {s['rss_one_tab_mb']}, "
@@ -357,7 +368,10 @@ def print_report(rep: dict) -> None:
         f"{s['cpu_percent_training']}%, this load client {s['client_cpu_percent']}%, "
         f"whole machine {s['machine_cpu_percent']}%; load average {s['loadavg_at_end']}"
     )
-    print(f"per fragment redraws/s (median): {a['fragment_redraws_per_second']}")
+    print(
+        f"live view: acks/s per student {a['acks_per_second']['median']} median; ack answered "
+        f"after (s) {a['answer_seconds']}; watchdog repeats {a['watchdog_acks']}"
+    )
     print(
         f"run seconds (new_session->finished as seen by a student): {a['run_seconds']}; "
         f"runs preempted per second: {a['preempted_runs_per_second']['median']} median"
@@ -403,6 +417,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-assets",
         action="store_true",
         help="do not fetch the page's static files (only the websocket session)",
+    )
+    ap.add_argument(
+        "--draw-ms",
+        type=float,
+        default=0.0,
+        help="milliseconds a tab takes to draw a live view frame before it acks (default 0)",
     )
     ap.add_argument("--app-ports", default="", help="app ports to watch, e.g. 8601,8602")
     ap.add_argument("--linger", type=float, default=5.0, help="watch memory after leaving")
@@ -464,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         query=args.query.lstrip("?"),
         poke=args.poke,
         lesson=args.lesson,
-        behaviour=Behaviour(assets=not args.no_assets),
+        behaviour=Behaviour(assets=not args.no_assets, draw_seconds=args.draw_ms / 1000),
     )
     if args.balanced:
         plan.routes = balanced_routes(url, processes=max(2, len(ports)))

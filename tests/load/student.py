@@ -3,10 +3,13 @@
 The student does what the browser does (see `browser.py` and `protocol.py`): fetch the page
 and its static files (keeping cookies, so a proxy's session affinity applies), open the
 websocket, request the first run, load the frontend chunks of the elements it drew, click
-Play, then answer every `auto_rerun` with a fixed-rate timer until its training time is over;
-then it clicks Pause and leaves. A redraw counts when a finished run delivered a new "Steps"
-value. Optionally it reconnects when its connection drops (as the frontend does: a health
-check, then the websocket naming its session), and has a network blip at a given time.
+Play, then draw and ack every frame of the live view as the browser does (`liveview.py`:
+only an ack trains the next tick, so the server paces the redraws) until its training time
+is over; then it clicks Pause and leaves. A redraw counts when a drawn frame delivered a new
+"Steps" value. A student whose Play is answered "the server is busy" keeps its page open
+without training. Optionally it reconnects when its connection drops (as the frontend does:
+a health check, then the websocket naming its session), and has a network blip at a given
+time.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.load import protocol as P
 from tests.load.browser import ROUTE_COOKIE, XSRF_COOKIE, Cookies, PageLoad, Tab
+from tests.load.liveview import ACK_EVENT, LiveViewTab
 
 LOAD_TIMEOUT = 90.0  # seconds for the first page run (30 tabs opening at once queue up)
 CLICK_TIMEOUT = 60.0  # a click answered later than this counts as an error
 RECONNECT_TIMEOUT = 30.0  # how long a tab keeps trying to reconnect
 UPSTREAM_HEADER = "X-Upstream"  # set by deploy/nginx.conf.template: which app process
+BUSY_NOTICE = "The server is busy"  # Play refused by the admission cap (panels.run_buttons)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Behaviour:
     reconnect: bool = False  # reconnect when the connection drops, as the frontend does
     blip_at: float = 0.0  # seconds after Play: drop the connection once and reconnect (0: no)
     upload_after_blip: bool = False  # then PUT a file to the session's upload endpoint
+    draw_seconds: float = 0.0  # time the tab takes to draw a live view frame before its ack
 
 
 @dataclass
@@ -47,12 +53,13 @@ class StudentResult:
     loaded: bool = False
     load_seconds: float | None = None
     played: bool = False
+    told_busy: bool = False  # Play answered "the server is busy" (the admission cap)
     trained_seconds: float = 0.0
-    redraws: int = 0  # finished runs that delivered a new Steps value, while training
+    redraws: int = 0  # drawn live view frames that delivered a new Steps value, while training
     page_files: int = 0  # files fetched over HTTP to show the page (static files and chunks)
     page_bytes: int = 0  # as sent (compressed if the server compressed)
     page_by_proxy: int = 0  # of them served by the proxy itself
-    play_seconds: float | None = None  # Play clicked -> the Pause button drawn
+    play_seconds: float | None = None  # Play clicked -> the Pause button (or the notice) drawn
     session_ids: list[str] = field(default_factory=list)  # each distinct, in order
     upstreams: list[str] = field(default_factory=list)  # each websocket's process, in order
     reconnects: int = 0
@@ -61,15 +68,20 @@ class StudentResult:
     fragment_runs: int = 0
     full_runs: int = 0
     preempted: int = 0  # runs that ended early for another rerun while training
+    frames_drawn: int = 0  # live view frames drawn (the whole visit)
+    acks: int = 0  # live view acks sent (the whole visit, watchdog repeats included)
+    watchdog_acks: int = 0  # acks repeated because no answer came in time
+    answer_seconds: list[float] = field(default_factory=list)  # ack -> its answering frame
+    plotly_seconds: float | None = None  # loading plotly.min.js (the first chart waits for it)
     steps_start: int | None = None
     steps_end: int | None = None
-    max_gap: float = 0.0  # longest wait between two redraws while training (s)
-    reruns_sent: int = 0
+    max_gap: float = 0.0  # longest wait between two redraws while training, from Play (s)
+    first_redraw_seconds: float | None = None  # Play -> the first redraw
+    max_gap_after_first: float = 0.0  # longest wait between redraws after the first one (s)
+    reruns_sent: int = 0  # BackMsgs sent: page runs, clicks and acks
     play_at: float = 0.0  # wall-clock time (time.time()) training began
     stop_at: float = 0.0
     bytes_received: int = 0
-    intervals: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every
-    fragment_redraws: dict[str, int] = field(default_factory=dict)  # while training
     run_seconds: list[float] = field(default_factory=list)  # new_session -> script_finished
     disconnected: bool = False  # lost the connection (and, if it reconnects, not back yet)
     lost_connection: bool = False  # lost it at least once
@@ -144,9 +156,15 @@ class Student:
         self.training = False
         self.last_redraw = 0.0
         self.counted_steps: int | None = None  # the Steps value of the last counted redraw
-        self.timers: dict[str, tuple[float, asyncio.Task]] = {}
-        self._run_steps: int | None = None
-        self._run_fragments: set[str] = set()
+        self.live = LiveViewTab(
+            self._send_ack,
+            self._drawn,
+            self._load_plotly if self.behaviour.assets else None,
+            self.behaviour.draw_seconds,
+        )
+        self.notices: list[str] = []  # the notices of the latest finished run
+        self._run_notices: list[str] = []
+        self._frame_steps: int | None = None  # Steps drawn since the last live view frame
         self._run_began = 0.0
         self._closing = False
 
@@ -161,12 +179,19 @@ class Student:
                 await self._session()
             finally:
                 await self._disconnect()
+                self.live.close()
         except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as err:
             r.error(f"connection: {type(err).__name__}: {err}")
             r.disconnected = r.lost_connection = True
         except AssertionError as err:
             r.error(str(err))
+        self._live_stats()
         return r
+
+    def _live_stats(self) -> None:
+        r, stats = self.result, self.live.stats
+        r.frames_drawn, r.acks, r.watchdog_acks = stats.frames, stats.acks, stats.watchdog_acks
+        r.answer_seconds, r.plotly_seconds = stats.answer_seconds, stats.plotly_seconds
 
     def _page(self, load: PageLoad) -> None:
         r = self.result
@@ -201,7 +226,6 @@ class Student:
 
     async def _disconnect(self) -> None:
         self._closing = True
-        self._stop_timers()
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -243,10 +267,14 @@ class Student:
         self.loaded.set()
         if self.go is not None:
             await self.go.wait()
-        r.steps_start = self.steps
+        r.steps_start = self.counted_steps = self.steps  # a redraw shows Steps beyond these
         clicked = time.monotonic()
-        await self._click("Play", expect="Pause")
+        await self._click("Play", expect="Pause", refused=BUSY_NOTICE)
         r.play_seconds = round(time.monotonic() - clicked, 3)
+        if "Pause" not in self.buttons:
+            r.told_busy = True  # the page stays open, without training
+            await self._sleep_unless_closed(self.seconds)
+            return
         r.played = True
         self.training, began = True, time.monotonic()
         r.play_at = time.time()
@@ -255,14 +283,13 @@ class Student:
         self.training = False
         r.stop_at = time.time()
         r.trained_seconds = round(time.monotonic() - began, 3)
-        r.max_gap = round(max(r.max_gap, time.monotonic() - self.last_redraw), 3)
+        self._gap(time.monotonic())
         r.steps_end = self.steps
-        self._stop_timers()
         if not r.disconnected:
             await self._click("Pause", expect="Play")
 
     async def _train_until(self, end: float) -> None:
-        """Let the timers drive the training; reconnect and blip as the behaviour says."""
+        """The live view's acks drive the training; reconnect and blip as the behaviour says."""
         b = self.behaviour
         blip = end - self.seconds + b.blip_at if b.blip_at else None
         while time.monotonic() < end:
@@ -285,11 +312,18 @@ class Student:
         if self.behaviour.upload_after_blip:
             r.upload_status = await self.tab.put_upload(self.session_id)
 
-    async def _click(self, label: str, expect: str) -> None:
+    async def _click(self, label: str, expect: str, refused: str = "") -> None:
+        """Click and wait for the run that draws the `expect` button (or, with `refused`, a
+        notice that starts so)."""
         assert label in self.buttons, f"no {label!r} button on the page"
         done = self.runs_done
+
+        def answered() -> bool:
+            turned_away = refused and any(n.startswith(refused) for n in self.notices)
+            return self.runs_done > done and (expect in self.buttons or turned_away)
+
         await self._send(self._rerun(trigger_id=self.buttons[label]))
-        await self._wait(lambda: self.runs_done > done and expect in self.buttons, CLICK_TIMEOUT)
+        await self._wait(answered, CLICK_TIMEOUT)
 
     async def _wait(self, predicate, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -311,6 +345,38 @@ class Student:
     def _rerun(self, **kwargs) -> bytes:
         url = self.url.rstrip("/") + "/" + (f"?{self.query}" if self.query else "")
         return P.rerun_message(url=url, query=self.query, **kwargs)
+
+    async def _send_ack(self, element_id: str, fragment_id: str, value: dict) -> None:
+        """The live view's trigger value, rerunning the fragment its driver was drawn in."""
+        await self._send(
+            self._rerun(fragment_id=fragment_id, component=(element_id, ACK_EVENT, value))
+        )
+
+    async def _load_plotly(self, path: str) -> None:
+        """The first chart loads plotly.js from the app (a script tag: once per tab)."""
+        self._page(await self.tab.fetch(path))
+
+    def _drawn(self, frame: dict) -> None:
+        """A live view frame is drawn: a redraw while training if it shows new Steps."""
+        r = self.result
+        steps = frame.get("steps")
+        if not self.training or steps is None or steps == self.counted_steps:
+            return
+        now = time.monotonic()
+        if r.redraws == 0:
+            r.first_redraw_seconds = round(now - self.last_redraw, 3)
+        self._gap(now)
+        r.redraws += 1
+        self.last_redraw = now
+        self.counted_steps = steps
+
+    def _gap(self, now: float) -> None:
+        """The wait since the last redraw (or Play) ends now."""
+        r = self.result
+        gap = now - self.last_redraw
+        r.max_gap = round(max(r.max_gap, gap), 3)
+        if r.redraws:
+            r.max_gap_after_first = round(max(r.max_gap_after_first, gap), 3)
 
     async def _send(self, data: bytes) -> None:
         if self.result.disconnected:
@@ -339,7 +405,6 @@ class Student:
         if not self.result.disconnected:
             self.result.disconnected = self.result.lost_connection = True
             self.result.error(f"disconnected by the server: {err}")
-        self._stop_timers()
         self.changed.set()
 
     def _handle(self, seen: P.Seen) -> None:
@@ -349,7 +414,14 @@ class Student:
             self.buttons = {k: v for k, v in self.buttons.items() if v != widget_id}
             self.buttons[label] = widget_id
         if seen.metric and seen.metric[0] == "Steps":
-            self.steps = self._run_steps = P.parse_count(seen.metric[1])
+            self.steps = self._frame_steps = P.parse_count(seen.metric[1])
+        if seen.alert:
+            self._run_notices.append(seen.alert)
+        if seen.component:
+            element_id, part = seen.component
+            if part.get("role") == "driver":  # the frame's charts came before it
+                part["steps"], self._frame_steps = self._frame_steps, None
+            self.live.receive(element_id, seen.delta_fragment, part)
         if seen.element:
             self.elements.add(seen.element)
         if seen.session_id and seen.session_id != self.session_id:
@@ -357,17 +429,11 @@ class Student:
             self.result.session_ids.append(seen.session_id)
         if seen.exception:
             r.error(f"exception on the page: {seen.exception}")
-        if seen.auto_rerun:
-            self._start_timer(*seen.auto_rerun)
-        for fragment_id in seen.stop_auto_rerun:
-            self._stop_timer(fragment_id)
         if seen.query_string is not None:
             self.query = seen.query_string  # the browser's address bar follows the app
-        if seen.delta_fragment:
-            self._run_fragments.add(seen.delta_fragment)
         if seen.kind == "new_session":  # every run starts with one, fragment runs too
-            self._run_steps = None
-            self._run_fragments = set()
+            self._frame_steps = None
+            self._run_notices = []
             self._run_began = time.monotonic()
         if seen.finished is not None:
             self._finished(seen)
@@ -382,54 +448,13 @@ class Student:
             fragment = seen.finished == P.FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
             r.fragment_runs += fragment
             r.full_runs += not fragment
-            now = time.monotonic()
             if self.training and self._run_began:
-                r.run_seconds.append(round(now - self._run_began, 3))
-                for fid in self._run_fragments:
-                    r.fragment_redraws[fid] = r.fragment_redraws.get(fid, 0) + 1
-            delivered = self._run_steps
-            if self.training and delivered is not None and delivered != self.counted_steps:
-                r.redraws += 1
-                r.max_gap = round(max(r.max_gap, now - self.last_redraw), 3)
-                self.last_redraw = now
-                self.counted_steps = delivered
+                r.run_seconds.append(round(time.monotonic() - self._run_began, 3))
+            self.notices = self._run_notices
             self.runs_done += 1
-        self._run_steps = None
-        self._run_fragments = set()
+        self._run_notices = []
         self._run_began = 0.0
         self.changed.set()
-
-    # --- run_every timers, as the frontend's setInterval -------------------------------------
-
-    def _start_timer(self, fragment_id: str, interval: float) -> None:
-        if not fragment_id or interval <= 0:
-            return
-        current = self.timers.get(fragment_id)
-        if current and current[0] == interval:
-            return  # the frontend keeps a timer whose interval did not change
-        self._stop_timer(fragment_id)
-        self.result.intervals[fragment_id] = round(interval, 3)
-        task = asyncio.create_task(self._tick(fragment_id, interval))
-        self.timers[fragment_id] = (interval, task)
-
-    async def _tick(self, fragment_id: str, interval: float) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + interval
-        while not self.result.disconnected:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            await self._send(self._rerun(fragment_id=fragment_id, auto=True))
-            due += interval
-            if due < loop.time():  # a late timer does not fire a burst to catch up
-                due = loop.time() + interval
-
-    def _stop_timer(self, fragment_id: str) -> None:
-        entry = self.timers.pop(fragment_id, None)
-        if entry:
-            entry[1].cancel()
-
-    def _stop_timers(self) -> None:
-        for fragment_id in list(self.timers):
-            self._stop_timer(fragment_id)
 
 
 async def run_students(

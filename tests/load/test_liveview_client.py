@@ -1,0 +1,109 @@
+"""The load client's live view (tests/load/liveview.py) acks as liveview.js does, in the
+message Streamlit's frontend sends for a v2 component's trigger value. No server here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
+from streamlit.components.v2.bidi_component.serialization import deserialize_trigger_list
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from tests.load import protocol as P
+from tests.load.liveview import ACK_EVENT, LiveViewTab
+
+DRIVER_ID = "$$ID-abc-live_view"
+FRAGMENT = "frag1"
+
+
+def driver(frame: int, answers: int, running: bool = True, **extra) -> dict:
+    return {
+        "role": "driver",
+        "id": frame,
+        "answers": answers,
+        "running": running,
+        "members": [],
+        "min_interval": extra.get("min_interval", 0.0),
+        "watchdog": extra.get("watchdog", 10.0),
+    }
+
+
+class Recorder:
+    """A tab whose acks are recorded instead of sent."""
+
+    def __init__(self, **kwargs) -> None:
+        self.acks: list[tuple[float, str, str, dict]] = []
+        self.drawn: list[int] = []
+        self.tab = LiveViewTab(self._ack, lambda f: self.drawn.append(f["id"]), **kwargs)
+
+    async def _ack(self, element_id: str, fragment_id: str, value: dict) -> None:
+        self.acks.append((asyncio.get_running_loop().time(), element_id, fragment_id, value))
+
+    async def frame(self, part: dict, settle: float = 0.01) -> None:
+        self.tab.receive(DRIVER_ID, FRAGMENT, part)
+        await asyncio.sleep(settle)
+
+    def acked(self) -> list[int]:
+        return [value["frame"] for *_, value in self.acks]
+
+
+def test_the_ack_is_the_message_the_browser_sends():
+    data = P.rerun_message(
+        fragment_id=FRAGMENT, component=(DRIVER_ID, ACK_EVENT, {"frame": 3, "ok": True})
+    )
+    msg = BackMsg()
+    msg.ParseFromString(data)
+    state = msg.rerun_script
+    assert state.fragment_id == FRAGMENT and not state.is_auto_rerun
+    (widget,) = state.widget_states.widgets
+    assert widget.id == _make_trigger_id(DRIVER_ID, "events")  # Streamlit's own naming
+    assert widget.WhichOneof("value") == "json_trigger_value"
+    payloads = deserialize_trigger_list(widget.json_trigger_value)
+    assert payloads == [{"event": "drawn", "value": {"frame": 3, "ok": True}}]
+    assert json.loads(widget.json_trigger_value) == payloads
+
+
+def test_each_running_frame_is_acked_once_its_answer_arrived():
+    async def scenario() -> Recorder:
+        rec = Recorder()
+        await rec.frame(driver(1, 0))  # after Play: acked
+        await rec.frame(driver(2, 0))  # a full rerun's frame, not the answer to ack 1
+        await rec.frame(driver(3, 1))  # the answer: acked
+        await rec.frame(driver(3, 1))  # the same frame again: nothing new
+        await rec.frame(driver(4, 3, running=False))  # paused: not acked
+        await rec.frame(driver(5, 3, running=False))
+        rec.tab.close()
+        return rec
+
+    rec = asyncio.run(scenario())
+    assert rec.acked() == [1, 3]
+    assert rec.drawn == [1, 2, 3, 4, 5]
+    assert {(e, f) for _, e, f, _ in rec.acks} == {(DRIVER_ID, FRAGMENT)}
+    assert len(rec.tab.stats.answer_seconds) == 2
+
+
+def test_acks_keep_the_frame_rate_ceiling_and_wait_for_the_draw():
+    async def scenario() -> Recorder:
+        rec = Recorder(draw_seconds=0.05)
+        for n in range(1, 5):
+            await rec.frame(driver(n, n - 1, min_interval=0.2), settle=0.3)
+        rec.tab.close()
+        return rec
+
+    rec = asyncio.run(scenario())
+    times = [t for t, *_ in rec.acks]
+    assert rec.acked() == [1, 2, 3, 4]
+    assert all(b - a >= 0.19 for a, b in zip(times, times[1:], strict=False)), times
+
+
+def test_a_lost_answer_is_acked_again_after_the_watchdog():
+    async def scenario() -> Recorder:
+        rec = Recorder()
+        await rec.frame(driver(1, 0, watchdog=0.1), settle=0.25)  # no answer comes
+        rec.tab.close()
+        return rec
+
+    rec = asyncio.run(scenario())
+    assert rec.acked()[:2] == [1, 1]
+    assert rec.tab.stats.watchdog_acks >= 1
