@@ -1,5 +1,9 @@
 """Per-layer training signals over time: gradient norms (lines and a layers-by-time heatmap of
-log10 ||g||, the vanishing-gradient view) and the update-to-weight ratio ||dW|| / ||W||."""
+log10 ||g||, the vanishing-gradient view) and the update-to-weight ratio ||dW|| / ||W||.
+
+A log axis cannot show 0, yet an exact 0 is news (no gradient reaches the layer: its units are
+dead, or nothing upstream of it fires). The line charts draw exact zeros as markers on a floor a
+decade below the smallest positive value, labelled "0"."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from playground.charts.common import (
 HEALTHY_UPDATE_RATIO = 1e-3
 MAX_COLUMNS = 200
 POINTS_PER_FIGURE = 2400  # shared by all layer lines: deep nets get fewer points a line
+ZERO_BELOW = 10.0  # exact zeros sit this factor below the smallest positive value drawn
+ZERO_FLOOR = 1e-8  # where they sit when no value is positive
 
 
 def _has_data(history: History | None, metric: str) -> bool:
@@ -37,12 +43,15 @@ def _layer_lines(
     series = history.layers[metric]
     labels = layer_labels(names, len(series))
     colors = sequential_colors(len(series))
-    data = []
+    data, zeros = [], []
     per_line = max(100, min(500, POINTS_PER_FIGURE // max(1, len(series))))
+    floor = zero_floor(series)
     for label, color, s in zip(labels, colors, series, strict=True):
         if not len(s):
             continue
         x, y = downsample(s.steps, s.values, per_line)
+        if (y == 0).any():
+            zeros.append(_zero_markers(label, color, x[y == 0], floor, ytitle))
         data.append(
             {
                 "type": "scatter",
@@ -58,7 +67,44 @@ def _layer_lines(
         "yaxis": {"type": "log", "title": {"text": ytitle}, "exponentformat": "power"},
         "xaxis": {"title": {"text": "step"}},
     }
-    return data, style(layout, height=height, uirevision=rev, legend_side=True)
+    if zeros:
+        layout["annotations"] = [_zero_label(floor)]
+    return data + zeros, style(layout, height=height, uirevision=rev, legend_side=True)
+
+
+def zero_floor(series) -> float:
+    """Where exact zeros are drawn on a log axis: ZERO_BELOW times below the smallest positive
+    finite value of any series (ZERO_FLOOR if there is none)."""
+    positive = [v[np.isfinite(v) & (v > 0)] for v in (s.values for s in series if len(s))]
+    smallest = min((float(v.min()) for v in positive if len(v)), default=None)
+    return ZERO_FLOOR if smallest is None else smallest / ZERO_BELOW
+
+
+def _zero_markers(label: str, color: str, x: np.ndarray, floor: float, ytitle: str) -> dict:
+    """A layer's exact zeros as markers on the floor (hover: the value is exactly 0)."""
+    return {
+        "type": "scatter",
+        "x": f32(x),
+        "y": f32(np.full(len(x), floor)),
+        "mode": "markers",
+        "marker": {"color": color, "symbol": "x-thin-open", "size": 8, "line": {"width": 2}},
+        "name": f"{label}: 0",
+        "showlegend": False,
+        "hovertemplate": f"step %{{x:.0f}}<br>{label}: {ytitle} = 0 exactly<extra></extra>",
+    }
+
+
+def _zero_label(floor: float) -> dict:
+    """The floor's label "0" beside the y axis (annotation y on a log axis is log10)."""
+    return {
+        "xref": "paper",
+        "x": 0,
+        "xanchor": "right",
+        "y": float(np.log10(floor)),
+        "text": "0",
+        "showarrow": False,
+        "font": {"size": 12, "color": MUTED},
+    }
 
 
 def gradient_norms(
@@ -148,7 +194,7 @@ def update_ratios(
             "hoverinfo": "skip",
         }
     )
-    layout["annotations"] = [  # on a log axis, annotation y is log10 of the value
+    layout["annotations"] = layout.get("annotations", []) + [  # y: log10 on a log axis
         {
             "x": x0,
             "y": float(np.log10(HEALTHY_UPDATE_RATIO)),

@@ -69,3 +69,51 @@ def test_empty_and_nonpositive_values():
     h.layers["update_ratio"][1].append(1, -1.0)
     for build in (gradient_norms, gradient_heatmap, update_ratios):
         build(h).to_json()
+
+
+def dead_history(zero_from: int, steps: int = 100) -> History:
+    """Two layers whose gradient norms are 0.1 then exactly 0 from step `zero_from` (dead)."""
+    h = History(2)
+    for s in range(1, steps + 1):
+        for i in range(2):
+            h.layers["grad_norm"][i].append(s, 0.0 if s >= zero_from else 0.1 * (i + 1))
+    return h
+
+
+def zero_markers(fig) -> list:
+    return [t for t in fig.data if t.mode == "markers"]
+
+
+def test_exact_zero_gradients_are_drawn_on_a_floor_labelled_0():
+    """The issue's dead net: every norm is exactly 0, and the chart must not be blank."""
+    fig = gradient_norms(dead_history(zero_from=1), ["hidden 1", "output"])
+    markers = zero_markers(fig)
+    assert [len(t.x) for t in markers] == [100, 100]
+    floors = {float(y) for t in markers for y in t.y}
+    assert len(floors) == 1 and next(iter(floors)) > 0  # one floor, drawable on a log axis
+    assert "0" in annotation_texts(fig)
+    assert all("= 0 exactly" in t.hovertemplate for t in markers)
+
+
+def test_zero_floor_sits_a_decade_below_the_smallest_positive_norm():
+    fig = gradient_norms(dead_history(zero_from=51), ["hidden 1", "output"])
+    markers = zero_markers(fig)
+    assert [len(t.x) for t in markers] == [50, 50] and min(markers[0].x) == 51
+    np.testing.assert_allclose(markers[0].y, 0.01, rtol=1e-6)  # 0.1 / 10
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert np.isnan(np.asarray(lines[0].y, dtype=float)[50:]).all()  # no fake values on lines
+
+
+def test_no_zero_markers_or_label_without_zeros():
+    fig = gradient_norms(make_history(3, 200), NAMES[:3])
+    assert not zero_markers(fig) and "0" not in annotation_texts(fig)
+
+
+def test_zero_update_ratios_are_drawn_too_beside_the_reference():
+    h = History(1)
+    for s in range(1, 11):
+        h.layers["update_ratio"][0].append(s, 0.0)
+    fig = update_ratios(h, ["output"])
+    assert len(zero_markers(fig)) == 1
+    texts = annotation_texts(fig)
+    assert "0" in texts and any("1e-3" in t for t in texts)
