@@ -24,6 +24,8 @@ WINDOW = 30  # stats points (every `stats_every` steps) a layer rule looks at
 SUSTAINED = 0.8  # fraction of the window's points at which a condition must hold
 EVAL_WINDOW = 10  # evaluations a loss rule looks at
 FITTED_ACCURACY = 0.99  # a training accuracy this high: the network fits its data
+LEARNED_FRACTION = 0.5  # regression: a loss below this share of its first value has learned
+EXPLODING_MIN_POINTS = 4  # a run that blows up in a few steps still shows its growth
 HEALTHY_UPDATE_RATIO = 1e-3  # ||ΔW|| / ||W|| per step (CS231n)
 
 
@@ -163,7 +165,7 @@ def exploding(run: Run, threshold: float) -> Verdict | None:
     for i, name in enumerate(run.names):
         g = run.window("grad_norm", i)
         g = g[np.isfinite(g) & (g > 0)]
-        if len(g) < 10:
+        if len(g) < EXPLODING_MIN_POINTS:
             continue
         fifth = max(2, len(g) // 5)
         growth = float(np.median(g[-fifth:]) / np.median(g[:fifth]))
@@ -293,9 +295,14 @@ def update_ratio(run: Run, threshold: float) -> Verdict | None:
 
 
 def _fitted(run: Run) -> bool:
-    """The network fits its training data (classification: accuracy >= FITTED_ACCURACY)."""
+    """The network fits its training data: accuracy >= FITTED_ACCURACY (classification), or
+    (regression, whose noise floor is unknown) a training loss below LEARNED_FRACTION of its
+    first value."""
     acc = run.snapshot.train_accuracy
-    return acc is not None and acc >= FITTED_ACCURACY
+    if acc is not None:
+        return acc >= FITTED_ACCURACY
+    loss = run.eval_series("train_loss")
+    return len(loss) > 0 and loss[-1] <= LEARNED_FRACTION * loss[0]
 
 
 def _recent(name: str, run: Run) -> np.ndarray | None:
@@ -451,13 +458,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "underfitting",
         "Underfitting",
-        0.9,  # training accuracy below which a plateaued network underfits
+        0.75,  # training accuracy below which a plateaued network underfits
         "Give the network more capacity (more units or layers, a nonlinearity), better "
         "features, or train longer with a larger learning rate.",
         "Goodfellow, Bengio & Courville (2016), Deep Learning, §5.2 (capacity, overfitting "
         "and underfitting)",
         underfitting,
-        ("dead_relu", "vanishing", "divergence", "saturated"),
+        ("dead_relu", "vanishing", "divergence", "saturated"),  # a learning rate is told beside it
     ),
     Rule(
         "plateau",
@@ -467,7 +474,15 @@ RULES: tuple[Rule, ...] = (
         "Goodfellow, Bengio & Courville (2016), Deep Learning, §8.2.3 (plateaus, saddle points "
         "and other flat regions)",
         plateau,
-        ("dead_relu", "vanishing", "divergence", "saturated", "underfitting", "overfitting"),
+        (
+            "dead_relu",
+            "vanishing",
+            "divergence",
+            "saturated",
+            "update_ratio",
+            "underfitting",
+            "overfitting",
+        ),
     ),
 )
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
