@@ -488,6 +488,13 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
 
 
+def has_window(snapshot: Snapshot) -> bool:
+    """True once the history holds a full window of layer scalars (before that the layer rules
+    say nothing: a young run is not yet judged)."""
+    norms = snapshot.history.layers["grad_norm"]
+    return bool(norms) and len(norms[0]) >= WINDOW
+
+
 def diagnose(snapshot: Snapshot) -> list[Finding]:
     """Every rule that holds for the run, causes before the symptoms they explain."""
     run = Run.of(snapshot)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground import liveview, pacing
-from playground.panels import inspection, loss, metrics, network, output
+from playground.panels import doctor, inspection, loss, metrics, network, output
 from playground.session import PlaygroundSession
 
 LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
@@ -65,6 +65,7 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         metrics.render_status(snap)
         output.render(session)
         loss.render(session)
+        doctor.render(session)
     with left:
         network.render(session)
     if "charts" not in hidden and not focus:

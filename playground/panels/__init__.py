@@ -7,6 +7,7 @@
 - `output`: what the network computes (decision map, fitted curve, sample predictions, ...).
 - `network`: the network diagram with each neuron's output map.
 - `loss`: the loss curves.
+- `doctor`: the training doctor, what the telemetry says is wrong (rules in `core.doctor`).
 - `inspection`: the inspection views (gradients, activations, weights, update ratios, ...).
 
 `playground/live.py` draws the main-area panels in one fragment, a frame of the live view.
