@@ -13,6 +13,7 @@ No Streamlit here: the component wrapper feeds acks in and asks for frames.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -43,6 +44,7 @@ class LiveLoop:
     acked: int = 0  # id of the latest ack taken
     pending: bool = False  # an ack was taken and its training tick has not run yet
     full: bool = True  # the next frame must carry everything (first frame, or a failed draw)
+    ticked_at: float | None = None  # time.monotonic() of the previous tick taken
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def receive(self, ack: Ack | None) -> bool:
@@ -57,11 +59,16 @@ class LiveLoop:
             self.acked, self.pending = ack.frame, True
             return True
 
-    def take_tick(self) -> bool:
-        """True once per taken ack: the caller trains one tick, then renders."""
+    def take_tick(self, now: float | None = None) -> float | None:
+        """Once per taken ack, the seconds since the previous tick taken (0.0 for the first):
+        the caller trains one tick, then renders. None when there is no ack to answer."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            pending, self.pending = self.pending, False
-            return pending
+            if not self.pending:
+                return None
+            gap = 0.0 if self.ticked_at is None else now - self.ticked_at
+            self.pending, self.ticked_at = False, now
+            return gap
 
     def next_frame(self) -> tuple[int, int, bool]:
         """Number a frame about to be rendered: (id, the ack it answers, whether it is whole)."""

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 from playground.liveview import Ack, Chart, FrameBuilder, LiveLoop, decode
 from playground.liveview.frames import driver
@@ -20,25 +21,25 @@ def test_an_ack_of_the_newest_frame_trains_one_tick():
     loop = LiveLoop()
     _sent(loop, 1)
     assert loop.receive(Ack(1))
-    assert loop.take_tick() and not loop.take_tick()
+    assert loop.take_tick() == 0.0 and loop.take_tick() is None
 
 
 def test_a_duplicate_ack_trains_nothing():
     loop = LiveLoop()
     _sent(loop, 1)
-    assert loop.receive(Ack(1)) and loop.take_tick()
+    assert loop.receive(Ack(1)) and loop.take_tick() is not None
     _sent(loop, 1)
     assert not loop.receive(Ack(1))  # the watchdog's repeat of an answered ack
-    assert not loop.take_tick()
+    assert loop.take_tick() is None
 
 
 def test_a_stale_or_unsent_frame_is_not_taken():
     loop = LiveLoop()
     _sent(loop, 3)
-    assert loop.receive(Ack(3)) and loop.take_tick()
+    assert loop.receive(Ack(3)) and loop.take_tick() is not None
     assert not loop.receive(Ack(2))  # older than the ack already taken
     assert not loop.receive(Ack(9))  # never sent
-    assert not loop.take_tick()
+    assert loop.take_tick() is None
 
 
 def test_an_ack_of_an_earlier_unanswered_frame_is_taken_once():
@@ -166,3 +167,25 @@ def test_an_inspection_chart_is_resent_unchanged_between_its_frames():
         assert ("gradients_chart" in head["members"]) == (part == head["id"])
         redrawn += part == head["id"]
     assert redrawn == 2  # in two of four frames
+
+
+def test_a_tick_reports_the_time_since_the_previous_one():
+    loop = LiveLoop()
+    _sent(loop, 2)
+    loop.receive(Ack(1))
+    assert loop.take_tick(now=10.0) == 0.0
+    loop.receive(Ack(2))
+    assert loop.take_tick(now=10.75) == 0.75
+
+
+def test_slow_frames_on_an_idle_server_train_a_share_of_the_gap():
+    """A slow browser (one frame a second) still trains 1/6 of the time, as the old 0.12 s
+    ticks did; a loaded server keeps its own smaller budget; Pause never waits long."""
+    from playground import pacing
+    from playground.live import MAX_FRAME_TRAINING, frame_budget
+
+    full = pacing.TRAIN_BUDGET
+    assert frame_budget(full, 0.05) == full  # fast frames: the usual budget
+    assert frame_budget(full, 0.48) == pytest.approx(4 * full)
+    assert frame_budget(full, 10.0) == MAX_FRAME_TRAINING <= 0.1
+    assert frame_budget(full / 2, 10.0) == full / 2  # loaded: the server's budget rules
