@@ -8,17 +8,10 @@ link) is kept by `playground.tab`, the live loop by `playground.live`, the logic
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from playground import live, pacing, tab  # noqa: E402
-from playground.panels import messages, run_buttons, sidebar  # noqa: E402
+from playground import live, pacing, tab
+from playground.panels import messages, run_buttons, sidebar
 
 
 def main() -> None:
