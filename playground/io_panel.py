@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.config import ConfigError, PlaygroundConfig, from_dict, to_dict
 from core.data import DataError, csv_columns
-from playground import exports, views
+from playground import exports
 from playground import widget_state as W
 from playground.data_source import (
     CSV_BYTES_KEY,
@@ -15,6 +15,7 @@ from playground.data_source import (
     CSV_TASKS,
     describe_csv,
 )
+from playground.panels.common import escape
 from playground.session import PlaygroundSession
 
 MODEL_UPLOAD_KEY = "model_upload"
@@ -121,7 +122,7 @@ def _render_data_summary(session: PlaygroundSession) -> None:
         csv_bytes = st.session_state.get(CSV_BYTES_KEY)
         lines = describe_csv(dataset, session.config.data, csv_bytes) + lines
     for line in lines:
-        st.caption(views._escape(line))
+        st.caption(escape(line))
 
 
 def _on_csv_upload(session: PlaygroundSession, key: str) -> None:

@@ -19,15 +19,7 @@ LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
 INSPECTION_CADENCE = 2  # the inspection charts redraw in one frame out of this many
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
-INSPECTION_CHARTS = (  # their keys in playground.panels.inspection
-    "gradients_chart",
-    "gradient_heatmap_chart",
-    "activations_chart",
-    "weights_chart",
-    "update_ratio_chart",
-    "confusion_chart",
-    "first_layer_chart",
-)
+INSPECTION_CHARTS = inspection.CHART_KEYS
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:

@@ -10,6 +10,16 @@ from playground import charts
 from playground.panels.common import plot
 from playground.session import PlaygroundSession
 
+CHART_KEYS = (  # every chart this panel draws, by its key on the page
+    "gradients_chart",
+    "gradient_heatmap_chart",
+    "activations_chart",
+    "weights_chart",
+    "update_ratio_chart",
+    "confusion_chart",
+    "first_layer_chart",
+)
+
 VIEW_KEY = "inspect_view"  # the selected view, in st.session_state
 FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
 

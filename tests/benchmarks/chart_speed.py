@@ -5,7 +5,7 @@
 Three realistic inputs, each a preset trained with `core.trainer.Trainer` for about `--seconds`:
 the default circle net (2-4-2-1 tanh), the 10-layer sigmoid net (vanishing_gradients preset) and
 the digits preset (64-32-10 ReLU). Every builder is called with the arguments the app passes
-(playground/views.py): 50x50 output grid, 16x16 neuron maps, 4 columns of small multiples.
+(playground/panels/): 50x50 output grid, 16x16 neuron maps, 4 columns of small multiples.
 
 Per builder the median and the best of `--repeat` calls are printed ("build"), then the cost of
 handing the figure to Streamlit the way `st.plotly_chart` does ("send": `fig.to_dict()` then

@@ -194,7 +194,7 @@ def test_session_is_safe_when_streamlit_runs_two_script_threads():
 def test_every_inspection_view_draws_its_charts():
     at = open_app({"preset": "digits"})
     click(at, "Step epoch")
-    from playground.views import IMAGE_VIEWS, INSPECT_VIEWS
+    from playground.panels.inspection import IMAGE_VIEWS, INSPECT_VIEWS
 
     for view in INSPECT_VIEWS + IMAGE_VIEWS:
         at.session_state["inspect_view"] = view

@@ -247,7 +247,7 @@ def test_transfer_from_a_bigger_model_copies_what_fits():
 
 
 def test_printable_only_in_escaped_title():
-    from playground.views import _escape
+    from playground.panels.common import escape as _escape
 
     out = _escape("<b>x</b> [a](http://e) ![i](http://e)")
     assert "<b>" not in out and "](" not in out

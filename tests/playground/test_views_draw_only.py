@@ -35,7 +35,7 @@ MODEL_MODULES = ("core.network", "core.losses", "core.layers", "core.trainer", "
 
 def drawing_modules() -> list[Path]:
     """Every module that lays out or builds figures: views, panels, the live loop and charts."""
-    files = [PLAYGROUND / "views.py", PLAYGROUND / "live.py"]
+    files = [PLAYGROUND / "live.py"]
     for folder in ("charts", "panels"):
         files += sorted((PLAYGROUND / folder).glob("*.py"))
     return [f for f in files if f.exists()]
@@ -60,7 +60,7 @@ def model_uses(source: str) -> list[str]:
 
 def test_the_drawing_modules_are_found():
     names = {f.relative_to(PLAYGROUND).as_posix() for f in drawing_modules()}
-    assert {"views.py", "live.py", "charts/output.py", "charts/network_diagram.py"} <= names
+    assert {"live.py", "charts/output.py", "charts/network_diagram.py"} <= names
 
 
 @pytest.mark.parametrize("path", drawing_modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
