@@ -1,15 +1,16 @@
-"""How often the live view ticks and how long each tick trains, adapted to the server's load.
+"""How long each live frame trains, adapted to the server's load, and who may train live.
 
-All sessions of one app process share this module. Streamlit's `run_every` timer lives in
-the browser and never backs off, so the server must hand out intervals it can sustain:
+All sessions of one app process share this module. The browser asks for the next frame when it
+has drawn the last (playground/liveview), so frames never pile up; what the server decides is
+how much training a frame carries. It models the rate it can sustain:
 
     cost per tick   c = (process CPU seconds in the window) / (ticks in the window)
     sustainable     R = TARGET_CPU / c                  ticks per second, all sessions
     interval        T = clamp(active sessions / R, FAST_INTERVAL, MAX_INTERVAL)
 
-The process CPU counts everything a tick causes (training, figures, Streamlit's own work,
-the slower fragments), so the model needs no guess of where the time goes. When the process
-is over its target the per-tick training budget shrinks too, which lowers c.
+and shrinks the per-frame training budget by FAST_INTERVAL / T (and further when the process is
+over its CPU target), which lowers c. The process CPU counts everything a frame causes
+(training, figures, Streamlit's own work), so the model needs no guess of where the time goes.
 
 Admission counts live trainers, not recent ticks: a session counts from Play until it pauses
 or stops (its `running` turns false), leaves (its Streamlit session disconnects or the
@@ -31,9 +32,6 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 FAST_INTERVAL = 0.12  # seconds between live redraws when the server is idle
-CURVE_FACTOR = 3  # the loss curves redraw this many times less often
-NETWORK_FACTOR = 5  # the network diagram redraws this many times less often
-INSPECT_FACTOR = 10  # the inspection charts even less often
 TRAIN_BUDGET = 0.02  # seconds of training per tick when idle
 MIN_TRAIN_BUDGET = 0.005
 MAX_INTERVAL = 4.0
@@ -42,8 +40,6 @@ TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backi
 MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others may still Step)
 LIVENESS_TIMEOUT = 60.0  # a trainer silent this long has gone (stalls under load: up to 20 s)
 PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
-REPACE_AFTER = 5.0  # seconds between re-pacing a running session (a full rerun)
-REPACE_RATIO = 1.25  # re-pace when the sustainable interval moved this far from the one in use
 
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
 
@@ -184,18 +180,6 @@ def fast_interval() -> float:
     return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
 
 
-def curve_interval() -> float:
-    return fast_interval() * CURVE_FACTOR
-
-
-def network_interval() -> float:
-    return fast_interval() * NETWORK_FACTOR
-
-
-def inspect_interval() -> float:
-    return fast_interval() * INSPECT_FACTOR
-
-
 def _forget_gone(now: float) -> None:
     for key in [key for key, trainer in _trainers.items() if not trainer.is_live(now)]:
         del _trainers[key]
@@ -238,15 +222,6 @@ def train_budget() -> float:
     if cpu > TARGET_CPU:
         scale = min(scale, TARGET_CPU / cpu)
     return max(MIN_TRAIN_BUDGET, TRAIN_BUDGET * scale)
-
-
-def should_repace(interval_in_effect: float, paced_at: float, now: float | None = None) -> bool:
-    """True when the load moved the right interval far from the one the browser timer uses."""
-    now = time.monotonic() if now is None else now
-    if now - paced_at < REPACE_AFTER or interval_in_effect <= 0:
-        return False
-    ratio = fast_interval() / interval_in_effect
-    return ratio > REPACE_RATIO or ratio < 1 / REPACE_RATIO
 
 
 _frozen = False

@@ -70,8 +70,6 @@ class PlaygroundSession:
     notices: list[Notice] = field(default_factory=list)
     notices_made: int = 0  # notice ids are 0, 1, 2, ...
     steps_per_second: float = 0.0
-    tick_interval: float = 0.0  # run_every the browser currently uses (seconds)
-    paced_at: float = 0.0  # when that interval was set (time.monotonic)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     # --- building ---------------------------------------------------------------------------
