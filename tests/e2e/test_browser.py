@@ -151,7 +151,7 @@ def test_binary_junk_upload_gets_a_message_and_the_session_goes_on(page, app_url
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     open_app(page, app_url)
     _upload_csv(page, junk)
-    assert page.get_by_text("cannot be used", exact=False).count() >= 1
+    wait_until(lambda: _notice(page, "cannot be used").count() == 1)
     assert exception_boxes(page) == 0
     click(page, "Step")
     wait_until(lambda: steps(page) == 1)
