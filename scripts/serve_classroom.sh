@@ -63,6 +63,12 @@ done
 STATIC_DIR="$RUN_DIR/static"
 rm -rf "$STATIC_DIR"
 cp -r "$("$PY" -c 'import os, streamlit; print(os.path.dirname(streamlit.__file__))')/static" "$STATIC_DIR"
+# The live view's plotly.js (the plotly package's own file) at the URL the app gives it, so
+# that nginx serves it too.
+read -r PLOTLY_URL PLOTLY_FILE < <("$PY" -c 'from playground.liveview.component import PLOTLY_DIR, plotly_url
+print(plotly_url(), PLOTLY_DIR / "plotly.min.js")' 2>/dev/null)
+mkdir -p "$(dirname "$STATIC_DIR$PLOTLY_URL")"
+cp "$PLOTLY_FILE" "$STATIC_DIR$PLOTLY_URL"
 find "$STATIC_DIR" -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.json' \
     -o -name '*.svg' -o -name '*.map' -o -name '*.ttf' \) -size +1k -exec gzip -k -6 {} +
 
@@ -89,6 +95,7 @@ for port in "${ports[@]}"; do
 done
 
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@LISTEN@|$LISTEN|g" -e "s|@STATIC_DIR@|$STATIC_DIR|g" \
+    -e "s|@PLOTLY_URL@|$PLOTLY_URL|g" \
     -e "s|@USER@|$(id -un)|g" \
     -e "/^@UPSTREAMS@$/{r $RUN_DIR/upstreams" -e "d}" \
     -e "/^@ROUTES@$/{r $RUN_DIR/routes" -e "d}" \

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from playground.liveview.component import plotly_url
 from tests.load import server as S
 from tests.load.classroom import Plan, balanced_routes, run_plan
 from tests.load.student import Behaviour
@@ -25,9 +26,9 @@ SECONDS = 36.0
 KILL_AFTER = 9.0
 RESTART_AFTER = 1.0  # after the kill
 BLIP_AT = 28.0  # after Play: past the restart and nginx's 10 s fail_timeout
-# What a page load asks the app: health, host config, and the plotly.js the live view's first
-# chart loads from the app's component route (the proxy does not serve that one itself).
-FROM_THE_APP = {"/_stcore/health", "/_stcore/host-config", "/component/.../plotly.min.js"}
+# What a page load asks the app: health and host config. Everything else, the plotly.js of the
+# live view's component route included, comes from nginx.
+FROM_THE_APP = {"/_stcore/health", "/_stcore/host-config"}
 
 
 def get(url: str, timeout: float = 5.0):
@@ -61,6 +62,9 @@ def test_nginx_serves_the_static_files_and_the_page_works(classroom):
         assert "X-Upstream" not in headers
         status, headers, _ = get(f"{url}/{script}")
         assert status == 200 and "immutable" in headers["Cache-Control"]
+        assert "X-Upstream" not in headers
+        status, headers, plotly_js = get(url + plotly_url())
+        assert status == 200 and headers["X-Served-By"] == "nginx" and len(plotly_js) > 10**6
         assert "X-Upstream" not in headers
 
     # Students load the page as a browser does, then open a session and train.
