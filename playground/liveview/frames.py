@@ -17,12 +17,14 @@ can tell when it lacks the one named (a lost frame) and ask for a whole frame.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from plotly.io.json import to_json_plotly
+import numpy as np
 
 MAX_FRAME_RATE = 20.0  # frames per second at most: the eye gains nothing beyond
 WATCHDOG = 10.0  # seconds without an answer before the browser acks its newest frame again
@@ -60,9 +62,9 @@ class FrameBuilder:
 
     def _spec(self, chart: Chart, full: bool) -> str:
         """The chart's JSON: its layout and traces, each only when it changed."""
-        figure = chart.figure if isinstance(chart.figure, dict) else chart.figure.to_plotly_json()
-        traces = [to_json_plotly(trace) for trace in figure.get("data", [])]
-        layout = to_json_plotly(figure.get("layout", {}))
+        data, layout_dict = figure_parts(chart.figure)
+        traces = [to_json(trace) for trace in data]
+        layout = to_json(layout_dict)
         key, keys = _key(layout), [_key(trace) for trace in traces]
         sent = [] if full else self.traces.get(chart.id, [])
         data = [
@@ -79,6 +81,68 @@ class FrameBuilder:
             parts.append(f'"layout":{layout}')
         self.layouts[chart.id], self.traces[chart.id] = key, keys
         return "{" + ",".join(parts) + "}"
+
+
+def figure_parts(figure: Any) -> tuple[list[dict], dict]:
+    """A figure's trace dicts and layout dict, read in place (a plotly Figure keeps them as
+    plain dicts: `to_dict` would deep-copy them and re-scan every array)."""
+    if isinstance(figure, dict):
+        return figure.get("data", []), figure.get("layout", {})
+    return figure._data, figure._layout
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON as plotly.js reads it, the way plotly.py writes a figure: numeric NumPy
+    arrays as typed-array specs {"dtype", "bdata" (base64 of the raw bytes), "shape"}, except
+    under the keys plotly.py leaves as lists; NaN and infinities as null."""
+    return json.dumps(_plain(value), separators=(",", ":"), allow_nan=False)
+
+
+LIST_KEYS = frozenset({"geojson", "layer", "layers", "range"})  # plotly.py's is_skipped_key
+TYPED_ARRAY = {
+    "int8": "i1",
+    "uint8": "u1",
+    "int16": "i2",
+    "uint16": "u2",
+    "int32": "i4",
+    "uint32": "u4",
+    "float32": "f4",
+    "float64": "f8",
+}  # plotly.js's short names
+NARROWER = {"i": (np.int8, np.int16, np.int32), "u": (np.uint8, np.uint16, np.uint32)}
+
+
+def _plain(value: Any, typed: bool = True) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v, k not in LIST_KEYS) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, False) for v in value]
+    if isinstance(value, np.ndarray):
+        return _typed_array(value) if typed else _plain(value.tolist(), False)
+    if isinstance(value, np.generic):
+        return _plain(value.item(), False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _typed_array(array: np.ndarray) -> Any:
+    """A typed-array spec (64-bit integers narrowed as plotly.py does), else a list."""
+    if array.size and array.dtype.kind in NARROWER and array.dtype.itemsize == 8:
+        low, high = array.min(), array.max()
+        fitting = [
+            t
+            for t in NARROWER[array.dtype.kind]
+            if np.iinfo(t).min <= low and high <= np.iinfo(t).max
+        ]
+        array = array.astype(fitting[0]) if fitting else array
+    short = TYPED_ARRAY.get(str(array.dtype))
+    if short is None or array.size == 0:
+        return _plain(array.tolist(), False)
+    spec = {"dtype": short, "bdata": base64.b64encode(np.ascontiguousarray(array)).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = str(array.shape)[1:-1]
+    return spec
 
 
 def _key(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 
 import numpy as np
@@ -189,3 +191,40 @@ def test_slow_frames_on_an_idle_server_train_a_share_of_the_gap():
     assert frame_budget(full, 0.48) == pytest.approx(4 * full)
     assert frame_budget(full, 10.0) == MAX_FRAME_TRAINING <= 0.1
     assert frame_budget(full / 2, 10.0) == full / 2  # loaded: the server's budget rules
+
+
+@pytest.mark.parametrize("preset", ["circle_starter", "vanishing_gradients", "digits"])
+def test_frames_encode_every_chart_as_plotly_does(preset):
+    """The live view's own encoder (read in place, no deep copy) gives the JSON plotly.py's
+    `to_json` gives, typed arrays included, for every chart the app draws."""
+    import plotly.io as pio
+
+    from playground.liveview.frames import figure_parts, to_json
+    from tests.benchmarks.chart_speed import builders, trained
+
+    for name, build in builders(trained(preset, None, max_steps=30)).items():
+        fig = build()
+        expected = json.loads(pio.to_json(fig, validate=False))
+        data, layout = figure_parts(fig)
+        assert [json.loads(to_json(t)) for t in data] == expected["data"], name
+        assert json.loads(to_json(layout)) == expected["layout"], name
+
+
+def test_frames_encode_arrays_compactly_and_non_finite_values_as_null():
+    from playground.liveview.frames import to_json
+
+    out = json.loads(
+        to_json(
+            {
+                "z": np.arange(6, dtype=np.int64).reshape(2, 3),
+                "x": np.array([1.0, np.nan]),
+                "range": np.array([0.0, 1.0]),
+                "y": [np.float32(2.5), math.inf],
+                "text": np.array(["a", "b"]),
+            }
+        )
+    )
+    assert out["z"]["dtype"] == "i1" and out["z"]["shape"] == "2, 3"
+    assert np.array_equal(np.frombuffer(base64.b64decode(out["z"]["bdata"]), np.int8), range(6))
+    assert np.isnan(np.frombuffer(base64.b64decode(out["x"]["bdata"]))[1])
+    assert out["range"] == [0.0, 1.0] and out["y"] == [2.5, None] and out["text"] == ["a", "b"]
