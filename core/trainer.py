@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from core import regularizers
 from core.collector import HistogramTaker, LayerTelemetry, unit_facts
-from core.config import ConfigError, PlaygroundConfig, limits
+from core.config import ConfigError, PlaygroundConfig, limits, to_dict
 from core.data.dataset import Dataset
 from core.early_stopping import EarlyStopping
 from core.evaluation import EVAL_MAX, Evaluator
@@ -76,6 +78,101 @@ def _allowed(path: str, value: float) -> float:
     return float(value)
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy."""
+    copy = np.array(array, copy=True)
+    copy.flags.writeable = False
+    return copy
+
+
+@dataclass(frozen=True)
+class TrainerState:
+    """Everything a trainer needs to go on from `step` exactly as it would have (read-only
+    copies): parameters and buffers, the divergence rollback point, the optimizer's slots and
+    update counts, both random streams (mini-batch order, dropout), the epoch's order and
+    position, the live settings (base learning rate, regularization), the schedule's and early
+    stopping's state, the stop flags and what the snapshot shows (last evaluation, layer stats,
+    histograms with their bins). The history is not in it (see `Trainer.restore_state`)."""
+
+    step: int
+    epoch: int
+    params: np.ndarray  # the flat parameter buffer
+    buffers: dict[str, np.ndarray]  # batch-norm running statistics
+    rollback: np.ndarray | None  # the divergence rollback point; None: equal to params
+    optimizer: str
+    slots: dict[str, dict[str, np.ndarray]]  # per update key, per slot name
+    ticks: dict[str, int]
+    shuffle_rng: dict
+    dropout_rng: dict
+    order: np.ndarray  # this epoch's order of the training points
+    pos: int  # next batch within the epoch
+    batch: int
+    settings: dict[str, float]  # base_lr, l1, l2, max_norm, grad_clip
+    lr: float
+    schedule: dict
+    early_stopping: dict
+    stopped: bool
+    stop_reason: str
+    divergence: DivergenceState
+    last_batch_loss: float | None
+    last_eval: dict
+    last_eval_step: int
+    layer_stats: dict | None
+    histograms: tuple | None
+    histogram_step: int | None
+    histogram_bins: tuple = field(repr=False)
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays this state owns (the early-stopping best weights are shared
+        with the trainer and counted once there)."""
+        arrays = [self.params, self.order, *self.buffers.values()]
+        arrays += [] if self.rollback is None else [self.rollback]
+        arrays += [a for slot in self.slots.values() for a in slot.values()]
+        return sum(a.nbytes for a in arrays)
+
+
+_LIVE_SETTINGS = {  # trainer attribute -> its config path (changed mid-run by the controls)
+    "base_lr": ("optimizer", "learning_rate"),
+    "l1": ("regularization", "l1"),
+    "l2": ("regularization", "l2"),
+    "max_norm": ("regularization", "max_norm"),
+    "grad_clip": ("regularization", "grad_clip"),
+}
+_SCHEDULE_STATE = ("origin", "reductions", "best", "evals_since_best")
+_STOPPING_STATE = (
+    "best_value",
+    "best_step",
+    "evals_since_best",
+    "stopped",
+    "stopped_step",
+    "reason",
+    "restored",
+    "best_state",
+)
+
+
+def _history_until(history: History, step: int) -> History:
+    """A new history holding the points of `history` at steps <= `step`."""
+    capacity = history.run[next(iter(history.run))].capacity
+    new = History(history.n_layers, capacity)
+    pairs = [(history.run[n], new.run[n]) for n in history.run]
+    pairs += [
+        (old, fresh)
+        for metric in history.layers
+        for old, fresh in zip(history.layers[metric], new.layers[metric], strict=True)
+    ]
+    for old, fresh in pairs:
+        steps = old.steps
+        keep = steps <= step
+        fresh.extend(steps[keep], old.values[keep])
+    new.histograms.capacity = history.histograms.capacity
+    for at, item in zip(history.histograms.steps, history.histograms.items, strict=True):
+        if at <= step:
+            new.histograms.append(at, item)
+    new.events = [dict(e) for e in history.events if e["step"] <= step]
+    return new
+
+
 class Trainer:
     """Trains a Network on a Dataset as the config says; everything it saw is in `history`."""
 
@@ -86,9 +183,13 @@ class Trainer:
         init_state: dict | None = None,
         start_step: int = 0,
         start_epoch: int = 0,
+        *,
+        init_params: Mapping[str, np.ndarray] | None = None,
     ):
         """`init_state`: saved weights to start from; `start_step`/`start_epoch`: how far they
-        had trained (the step and epoch counts continue from there)."""
+        had trained (the step and epoch counts continue from there). `init_params`: initial
+        values for some parameters instead of the seed's draw (same keys and shapes; no transfer
+        report, no event: a compared run's shared initial weights, `core.experiment`)."""
         net_cfg, tr = config.network, config.training
         if dataset.task != net_cfg.task:
             raise ConfigError(
@@ -96,6 +197,8 @@ class Trainer:
             )
         self.config, self.dataset = config, dataset
         self.network = net = Network(net_cfg, dataset.n_inputs, dataset.n_outputs, seed=tr.seed)
+        for key, value in (init_params or {}).items():
+            net.params[key] = value  # copies into the flat buffer; a shape mismatch raises
         self.history = History(len(net.blocks))
         self.transfer_report: dict | None = None
         if init_state is not None:
@@ -489,3 +592,144 @@ class Trainer:
         X = np.ascontiguousarray(self.dataset.transform(raw_grid_points), dtype=self.network.dtype)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return self.network.neuron_outputs(X)
+
+    # --- state: checkpoints and time travel --------------------------------------------------
+
+    @property
+    def steps_left_in_epoch(self) -> int:
+        """Steps until the end of the current epoch (a whole epoch at its start)."""
+        return self._batches_per_epoch - self._pos
+
+    def capture_state(self) -> TrainerState:
+        """Everything needed to continue exactly from here (`restore_state`), as read-only
+        copies."""
+        self.flush_telemetry()
+        net, tel, opt = self.network, self._telemetry, self.optimizer
+        rollback = tel.before[tel.last_slot]
+        same = np.array_equal(rollback, net.flat_params, equal_nan=True)
+        es, sched = self.early_stopping, self.schedule
+        return TrainerState(
+            step=self.step_count,
+            epoch=self.epoch,
+            params=_frozen(net.flat_params),
+            buffers={k: _frozen(v) for k, v in net.buffers.items()},
+            rollback=None if same else _frozen(rollback),
+            optimizer=self.config.training.optimizer.name,
+            slots={k: {n: _frozen(a) for n, a in st.items()} for k, st in opt._store.items()},
+            ticks=dict(opt.t),
+            shuffle_rng=self._rng.bit_generator.state,
+            dropout_rng=net.dropout_rng.bit_generator.state,
+            order=_frozen(self._order.astype(np.int32 if self._n < 2**31 else np.int64)),
+            pos=self._pos,
+            batch=self._batch,
+            settings={name: getattr(self, name) for name in _LIVE_SETTINGS},
+            lr=self.lr,
+            schedule={
+                "settings": to_dict(sched.cfg),
+                **{k: getattr(sched, k) for k in _SCHEDULE_STATE},
+            },
+            early_stopping={
+                "settings": to_dict(es.cfg),
+                **{k: getattr(es, k) for k in _STOPPING_STATE},
+            },
+            stopped=self.stopped,
+            stop_reason=self.stop_reason,
+            divergence=self.divergence,
+            last_batch_loss=self.last_batch_loss,
+            last_eval=dict(self.last_eval),
+            last_eval_step=self.last_eval_step,
+            layer_stats=None if tel.latest is None else {k: list(v) for k, v in tel.latest.items()},
+            histograms=None if self.histograms is None else tuple(self.histograms),
+            histogram_step=self.histogram_step,
+            histogram_bins=tuple(
+                (b.lo, b.hi, b.edges) for bins in self._histogram_taker.bins for b in bins
+            ),
+        )
+
+    def restore_state(
+        self, state: TrainerState, history: History | None = None, keep_stop: bool = True
+    ) -> list[str]:
+        """Continue from `state` (from `capture_state`): training on is bit-identical to the
+        captured trainer training on, given the same config. The history becomes `history`'s
+        points up to the state's step (default: this trainer's own).
+
+        The config may differ where the state still fits: the same parameter keys and shapes,
+        the same batch size and number of training points (else ValueError). Then the
+        optimizer's slots carry over only to the same optimizer, the schedule's and early
+        stopping's state only under the same settings; the live settings (base learning rate,
+        regularization) are the state's (change them afterwards with `set_learning_rate`,
+        `set_regularization`). keep_stop=False: the run goes on even if it had stopped.
+        Returns what started fresh, one line each."""
+        net, tel = self.network, self._telemetry
+        if state.params.shape != net.flat_params.shape or set(state.buffers) != set(net.buffers):
+            raise ValueError(
+                "the checkpoint does not fit this network: its parameters have other shapes"
+            )
+        if state.batch != self._batch or len(state.order) != self._n:
+            raise ValueError(
+                f"the checkpoint does not fit this data: {len(state.order)} training points in "
+                f"batches of {state.batch}, here {self._n} in batches of {self._batch}"
+            )
+        fresh: list[str] = []
+        np.copyto(net.flat_params, state.params, casting="same_kind")
+        net.buffers.update(state.buffers)
+        self.optimizer = make_optimizer(self.config.training.optimizer)
+        self._set_keys()
+        if state.optimizer == self.config.training.optimizer.name:
+            for key, slots in state.slots.items():
+                p = self._upd_params.get(key)
+                if p is None or any(a.shape != p.shape for a in slots.values()):
+                    fresh.append(f"optimizer state of {key} (the frozen layers changed)")
+                    continue
+                for target, value in zip(self.optimizer._slots(key, p, tuple(slots)),
+                                         slots.values(), strict=True):  # fmt: skip
+                    np.copyto(target, value, casting="same_kind")
+                if key in state.ticks:
+                    self.optimizer.t[key] = state.ticks[key]
+        elif state.slots or state.ticks:
+            fresh.append(f"optimizer state ({state.optimizer} before)")
+        self._rng.bit_generator.state = state.shuffle_rng
+        net.dropout_rng.bit_generator.state = state.dropout_rng
+        self._order = state.order.astype(np.intp)
+        if self._preshuffle:
+            self._Xs, self._ys = self._X[self._order], self._y[self._order]
+        self._pos, self.step_count, self.epoch = state.pos, state.step, state.epoch
+        tr = self.config.training
+        for name, (section, leaf) in _LIVE_SETTINGS.items():
+            setattr(self, name, state.settings[name])
+            setattr(getattr(tr, section), leaf, state.settings[name])
+        self.schedule = Schedule(tr.schedule)
+        self._lr_per_step = self.schedule.per_step
+        if state.schedule["settings"] == to_dict(tr.schedule):
+            for k in _SCHEDULE_STATE:
+                setattr(self.schedule, k, state.schedule[k])
+            self.lr = state.lr
+        else:
+            self.schedule.restart(state.step)
+            self.lr = self.schedule.lr(self.base_lr, state.step)
+            fresh.append("learning-rate schedule (its settings changed)")
+        self.early_stopping = EarlyStopping(tr.early_stopping)
+        if keep_stop and state.early_stopping["settings"] == to_dict(tr.early_stopping):
+            for k in _STOPPING_STATE:
+                setattr(self.early_stopping, k, state.early_stopping[k])
+        elif state.early_stopping["best_step"] is not None:
+            fresh.append("early stopping's record of the best evaluation")
+        keep = keep_stop
+        self.stopped = state.stopped and keep
+        self.stop_reason = state.stop_reason if keep else ""
+        self.divergence = state.divergence if keep else DivergenceState()
+        self.last_batch_loss, self.last_eval_step = state.last_batch_loss, state.last_eval_step
+        self.last_eval = dict(state.last_eval)
+        self.histograms = None if state.histograms is None else list(state.histograms)
+        self.histogram_step = state.histogram_step
+        bins = [b for triple in self._histogram_taker.bins for b in triple]
+        for b, (lo, hi, edges) in zip(bins, state.histogram_bins, strict=True):
+            b.lo, b.hi, b.edges = lo, hi, edges
+        self._losses.clear()
+        self._lrs.clear()
+        tel.pending, tel.outputs, tel.measured = [], [], []
+        tel.last_slot = 0
+        np.copyto(tel.before[0], state.params if state.rollback is None else state.rollback)
+        tel.latest = None if state.layer_stats is None else dict(state.layer_stats)
+        self.history = _history_until(self.history if history is None else history, state.step)
+        return fresh

@@ -634,3 +634,125 @@ def test_big_net_stats_wait_for_the_flush_and_match_direct_values_whenever_flush
         assert tr.history.layers["weight_norm"][1].steps.tolist() == list(range(1, 9))
         runs[how] = got
     np.testing.assert_array_equal(runs["run"], runs["steps"])
+
+
+# --- capture_state / restore_state (checkpoints for core.experiment) ------------------------
+
+
+def _trickier(dtype: str, opt: str, dropout: float, batch_norm: bool) -> PlaygroundConfig:
+    """A run whose future depends on every piece of state: optimizer slots, dropout's random
+    stream, batch-norm running averages, a decaying schedule, periodic evaluation."""
+    cfg = config(opt=opt, lr=0.05, eval_every=7, stats_every=3, histogram_every=11)
+    cfg.network.dtype = dtype
+    for layer in cfg.network.hidden:
+        layer.dropout, layer.batch_norm = dropout, batch_norm
+    cfg.training.schedule.name, cfg.training.schedule.step_size = "exponential", 20
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "dtype, opt, dropout, batch_norm",
+    [("float64", "adam", 0.2, False), ("float32", "momentum", 0.0, True)],
+)
+def test_a_restored_state_trains_on_bit_identically(dtype, opt, dropout, batch_norm):
+    cfg = _trickier(dtype, opt, dropout, batch_norm)
+    data = blobs(n_train=37)  # an epoch of 4 batches: the state is captured mid-epoch
+    original = Trainer(cfg, data)
+    original.run(seconds=60, max_steps=13)
+    state = original.capture_state()
+    original.run(seconds=60, max_steps=40)
+    copy = Trainer(_trickier(dtype, opt, dropout, batch_norm), data)
+    assert copy.restore_state(state, original.history) == []
+    assert (copy.step_count, copy.epoch) == (13, 3)
+    copy.run(seconds=60, max_steps=40)
+    for key in original.network.params:
+        np.testing.assert_array_equal(copy.network.params[key], original.network.params[key])
+    for key in original.network.buffers:
+        np.testing.assert_array_equal(copy.network.buffers[key], original.network.buffers[key])
+    for name in ("batch_loss", "val_loss", "learning_rate"):
+        ours, theirs = copy.history.run[name], original.history.run[name]
+        np.testing.assert_array_equal(ours.steps, theirs.steps)
+        np.testing.assert_array_equal(ours.values, theirs.values)
+    assert copy.snapshot().layers == original.snapshot().layers
+
+
+def test_restoring_its_own_earlier_state_rewinds_a_trainer_and_its_history():
+    tr = Trainer(_trickier("float64", "adam", 0.2, False), blobs())
+    tr.run(seconds=60, max_steps=10)
+    state = tr.capture_state()
+    tr.run(seconds=60, max_steps=30)
+    after = params_copy(tr)
+    tr.restore_state(state)
+    assert tr.step_count == 10
+    assert tr.history.run["batch_loss"].steps.max() == 10
+    assert all(e["step"] <= 10 for e in tr.history.events)
+    tr.run(seconds=60, max_steps=30)
+    for key, value in after.items():
+        np.testing.assert_array_equal(tr.network.params[key], value)
+
+
+def test_a_captured_state_is_a_read_only_copy():
+    tr = Trainer(config(opt="adam"), blobs())
+    tr.run(seconds=60, max_steps=5)
+    state = tr.capture_state()
+    before = state.params.copy()
+    tr.run(seconds=60, max_steps=5)
+    np.testing.assert_array_equal(state.params, before)
+    with pytest.raises(ValueError):
+        state.params[0] = 1.0
+    assert state.nbytes() >= state.params.nbytes + state.order.nbytes
+
+
+def test_a_state_restores_into_changed_settings_where_it_fits():
+    tr = Trainer(config(opt="adam"), blobs())
+    tr.run(seconds=60, max_steps=5)
+    state = tr.capture_state()
+    other = Trainer(config(opt="sgd", activation="relu"), blobs())  # same shapes
+    fresh = other.restore_state(state, tr.history)
+    assert fresh == ["optimizer state (adam before)"]
+    np.testing.assert_array_equal(other.network.flat_params, tr.network.flat_params)
+    assert other.step_count == 5
+    with pytest.raises(ValueError, match="does not fit this network"):
+        Trainer(config(hidden=(8, 3)), blobs()).restore_state(state)
+    with pytest.raises(ValueError, match="batches of"):
+        Trainer(config(batch=4), blobs()).restore_state(state)
+
+
+def _diverging() -> tuple[PlaygroundConfig, Dataset]:
+    """The regression run of test_divergence_stops_with_a_reason_and_finite_weights."""
+    ds = blobs(task="regression")
+    ds.y_train = ds.y_train * 1e3
+    cfg = config(hidden=(16, 16), activation="relu", task="regression", lr=10.0, batch=40)
+    return cfg, ds
+
+
+def test_a_restored_stopped_run_stays_stopped_unless_told_to_go_on():
+    tr = Trainer(*_diverging())
+    tr.run(seconds=60, max_steps=500)
+    assert tr.stopped
+    state = tr.capture_state()
+    again = Trainer(*_diverging())
+    again.restore_state(state, tr.history)
+    assert again.stopped and again.stop_reason == tr.stop_reason
+    assert again.run(seconds=60, max_steps=10) == 0
+    going = Trainer(*_diverging())
+    going.restore_state(state, tr.history, keep_stop=False)
+    assert not going.stopped and going.stop_reason == ""
+
+
+def test_init_params_replace_the_seeds_draw():
+    base = Trainer(config(), blobs())
+    W = np.full_like(base.network.params["1.W"], 0.25)
+    tr = Trainer(config(), blobs(), init_params={"1.W": W})
+    np.testing.assert_array_equal(tr.network.params["1.W"], W)
+    np.testing.assert_array_equal(tr.network.params["0.W"], base.network.params["0.W"])
+    assert tr.history.events == []
+    with pytest.raises(ValueError, match="shape mismatch"):
+        Trainer(config(), blobs(), init_params={"1.W": W[:3]})
+
+
+def test_steps_left_in_epoch():
+    tr = Trainer(config(batch=10), blobs(n_train=40))
+    assert tr.steps_left_in_epoch == 4
+    tr.run(seconds=60, max_steps=3)
+    assert tr.steps_left_in_epoch == 1
