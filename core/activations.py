@@ -204,7 +204,9 @@ REGISTRY: dict[str, ActivationInfo] = {
         ActivationInfo("swish", "x sigmoid(x)", "s(1 + x(1 - s)), s = sigmoid(x)", "smooth",
                        (-0.2785, INF), _HE, _swish),
         ActivationInfo("gelu", "x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))",
-                       "see _gelu", "smooth", (-0.1701, INF), _HE, _gelu),
+                       "(1 + t)/2 + x(1 - t^2) sqrt(2/pi)(1 + 3 0.044715 x^2)/2, "
+                       "t = tanh(sqrt(2/pi)(x + 0.044715 x^3))", "smooth", (-0.1701, INF), _HE,
+                       _gelu),
     )
 }  # fmt: skip
 NAMES = tuple(REGISTRY)

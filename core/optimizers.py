@@ -12,6 +12,11 @@ The registry: each optimizer class carries its `label` and `defaults`, the value
 it reads (learning rate first) when a user picks it; `HYPERPARAMETERS` gives each setting its
 label, allowed range and the config's baseline value. The config's allowed choices and ranges and
 the sidebar's widgets are derived from here (`OPTIMIZER_CLASSES`, `HYPERPARAMETERS`).
+Each class also carries its update written out (`update_rule`, the lines in the order the update
+applies them, in the names of its state slots) and `worked`: the derived quantities worth showing
+with numbers (Adam's bias-corrected moments), each a formula and a function of the slot values
+before and after the update, the gradient, the config and t. The backprop microscope
+(`core.microscope`) shows them; a test fails on an optimizer without its rule.
 The defaults are PyTorch's, except the learning rates PyTorch tunes for big nets. Measured on the
 circle (the default 2-4-2-1 tanh net, batch 10; median over 5 seeds of the validation accuracy
 over steps 1,500-3,000): Adadelta with lr 1, ε 1e-6 reaches 1.00 (the old shared lr 0.03, ε 1e-8:
@@ -27,7 +32,7 @@ allocates nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,6 +92,10 @@ class Optimizer:
     label = ""
     defaults: dict[str, float] = {}  # every setting the optimizer reads, when a user picks it
     source = ""  # where the defaults come from
+    update_rule: tuple[str, ...] = ()  # the update written out, line by line (p: the parameter)
+    # derived values to show: name -> (formula, f(before, after, g, cfg, t)); before/after map
+    # each state slot to its value for one parameter element
+    worked: dict[str, tuple[str, Callable[..., float]]] = {}
 
     def __init__(self, cfg: OptimizerConfig):
         self.cfg = cfg
@@ -168,6 +177,7 @@ class SGD(Optimizer):
     name, label = "sgd", "SGD"
     defaults = {"learning_rate": 0.03}
     source = "as in TensorFlow Playground; PyTorch has no default rate"
+    update_rule = ("p ← p − lr·g",)
 
     def step(self, params: dict, grads: dict, lr: float, keys: Iterable[str]) -> None:
         # the hottest loop of a small playground net: inlined, two ufunc calls per array
@@ -187,6 +197,7 @@ class Momentum(Optimizer):
     name, label = "momentum", "Momentum"
     defaults = {"learning_rate": 0.01, "momentum": 0.9}
     source = "the rate of Keras's SGD, as PyTorch has none; μ 0.9 as usual"
+    update_rule = ("velocity ← μ·velocity + g", "p ← p − lr·velocity")
 
     def _update(self, key, p, g, lr):
         (v,) = self._slots(key, p, ("velocity",))
@@ -201,6 +212,7 @@ class Nesterov(Optimizer):
 
     name, label = "nesterov", "Nesterov momentum"
     defaults, source = Momentum.defaults, Momentum.source
+    update_rule = ("velocity ← μ·velocity + g", "p ← p − lr·(g + μ·velocity)")
 
     def _update(self, key, p, g, lr):
         mu = self.cfg.momentum
@@ -219,6 +231,7 @@ class Adagrad(Optimizer):
     name, label = "adagrad", "Adagrad"
     defaults = {"learning_rate": 0.03, "eps": 1e-10}
     source = "as in PyTorch, but a rate of 0.03: its 0.01 is slow on these small nets"
+    update_rule = ("sum_sq ← sum_sq + g²", "p ← p − lr·g / (√sum_sq + ε)")
 
     def _update(self, key, p, g, lr):
         (acc,) = self._slots(key, p, ("sum_sq",))
@@ -239,6 +252,22 @@ class Adadelta(Optimizer):
     name, label = "adadelta", "Adadelta"
     defaults = {"learning_rate": 1.0, "rho": 0.9, "eps": 1e-6}
     source = "as in PyTorch"
+    update_rule = (
+        "avg_sq_grad ← ρ·avg_sq_grad + (1 − ρ)·g²",
+        "d = √(avg_sq_delta + ε) / √(avg_sq_grad + ε) · g   (avg_sq_delta from before this step)",
+        "avg_sq_delta ← ρ·avg_sq_delta + (1 − ρ)·d²",
+        "p ← p − lr·d",
+    )
+    worked = {
+        "d": (
+            "√(avg_sq_delta + ε) / √(avg_sq_grad + ε) · g",
+            lambda before, after, g, cfg, t: (
+                math.sqrt(before["avg_sq_delta"] + cfg.eps)
+                / math.sqrt(after["avg_sq_grad"] + cfg.eps)
+                * g
+            ),
+        )
+    }
 
     def _update(self, key, p, g, lr):
         rho, eps = self.cfg.rho, self.cfg.eps
@@ -262,6 +291,7 @@ class RMSprop(Optimizer):
     name, label = "rmsprop", "RMSprop"
     defaults = {"learning_rate": 0.01, "rho": 0.99, "eps": 1e-8}
     source = "as in PyTorch"
+    update_rule = ("avg_sq_grad ← ρ·avg_sq_grad + (1 − ρ)·g²", "p ← p − lr·g / (√avg_sq_grad + ε)")
 
     def _update(self, key, p, g, lr):
         rho = self.cfg.rho
@@ -285,6 +315,16 @@ class Adam(Optimizer):
     name, label = "adam", "Adam"
     defaults = {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     source = "as in PyTorch, but a rate of 0.01: its 0.001 is slow on these small nets"
+    update_rule = (
+        "m ← β₁·m + (1 − β₁)·g",
+        "v ← β₂·v + (1 − β₂)·g²",
+        "m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)   (bias correction; t = updates so far)",
+        "p ← p − lr·m̂ / (√v̂ + ε)",
+    )
+    worked = {
+        "m̂": ("m / (1 − β₁ᵗ)", lambda before, after, g, cfg, t: after["m"] / (1 - cfg.beta1**t)),
+        "v̂": ("v / (1 − β₂ᵗ)", lambda before, after, g, cfg, t: after["v"] / (1 - cfg.beta2**t)),
+    }
 
     def _update(self, key, p, g, lr):
         b1, b2 = self.cfg.beta1, self.cfg.beta2
@@ -324,6 +364,9 @@ class AdamW(Adam):
     name, label = "adamw", "AdamW"
     defaults = {**Adam.defaults, "weight_decay": 0.01}
     source = "as in PyTorch, but a rate of 0.01 as for Adam"
+    update_rule = Adam.update_rule[:-1] + (
+        "p ← p − lr·(m̂ / (√v̂ + ε) + wd·p)   (wd on weight matrices only, never biases)",
+    )
 
     def _decay(self, key: str, p: np.ndarray, lr: float) -> None:
         if self.cfg.weight_decay:
