@@ -1,0 +1,121 @@
+"""The backprop microscope: one training point and one weight through the next step, in the
+engine's numbers (computed by `core.microscope` on copies: looking never changes the run).
+
+It draws outside the live view's frame: it shows the step about to be taken and is refreshed
+whenever the page reruns (Step, Step epoch, a choice here). Closed, it computes nothing.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import microscope
+from playground.charts import microscope as tables
+from playground.panels.common import escape
+from playground.session import PlaygroundSession
+
+TITLE = "Backprop microscope"
+CAPTION = (
+    "One training point and one weight through the next step, with the engine's numbers: read "
+    "the forward table down, the backward table up (δ = ∂L/∂z for this point's loss), then "
+    "the chain rule multiplies the factors into ∂L/∂w and the optimizer turns the batch's "
+    "gradient into the update."
+)
+OPEN = "microscope_open"  # the expander's key (its state says whether it is open)
+POINT_SOURCE, BATCH_POSITION, POINT_INDEX = "microscope_source", "microscope_pos", "microscope_pt"
+FROM_BATCH, ANY_POINT = "the next batch", "any training point"
+
+
+def render(session: PlaygroundSession) -> None:
+    box = st.expander(TITLE, key=OPEN, on_change="rerun")
+    with box:
+        st.caption(CAPTION)
+        if box.open and session.trainer is not None:
+            with session.lock:  # the live loop trains under this lock
+                space = microscope.weights_of(session.trainer)
+                plan = microscope.next_step(session.trainer)
+                point = _choose_point(plan)
+                weight = _choose_weight(space)
+                view = microscope.examine(session.trainer, point, weight)
+            draw(view)
+
+
+def _choose_point(plan: microscope.NextStep) -> int:
+    left, right = st.columns(2)
+    source = left.radio("Point from", (FROM_BATCH, ANY_POINT), key=POINT_SOURCE, horizontal=True)
+    n = len(plan.X_train)
+    if source == ANY_POINT:
+        return int(right.number_input("Training point (index)", 0, n - 1, 0, key=POINT_INDEX))
+    positions = range(len(plan.indices))
+    position = right.selectbox(
+        "Point of the batch",
+        positions,
+        key=f"{BATCH_POSITION}_{len(plan.indices)}",
+        format_func=lambda k: (
+            f"{k + 1}: point {plan.indices[k]}" + (" (the next point)" if k == 0 else "")
+        ),
+    )
+    return plan.indices[position]
+
+
+def _choose_weight(space: tuple[microscope.LayerWeights, ...]) -> microscope.WeightChoice:
+    shape = "x".join(str(len(layer.targets)) for layer in space)
+    a, b, c = st.columns(3)
+    block = a.selectbox(
+        "Layer",
+        range(len(space)),
+        index=len(space) - 1,
+        key=f"microscope_layer_{shape}",
+        format_func=lambda i: space[i].name,
+    )
+    layer = space[block]
+    to = b.selectbox(
+        "To neuron",
+        range(len(layer.targets)),
+        key=f"microscope_to_{shape}_{block}",
+        format_func=lambda j: layer.targets[j],
+    )
+    source = c.selectbox(
+        "From (weight or bias)",
+        range(len(layer.sources)),
+        key=f"microscope_from_{shape}_{block}",
+        format_func=lambda j: layer.sources[j],
+    )
+    return microscope.WeightChoice(block, source, to)
+
+
+def draw(view: microscope.Microscope) -> None:
+    """Everything the microscope shows for one point and one weight."""
+    where = "in the next batch" if view.in_batch else "not in the next batch"
+    st.markdown(
+        f"**Step {view.step}**, point {view.point} ({where}), target {_target(view)}: "
+        f"its loss L_i = {tables.num(view.point_loss)}, the batch loss L = "
+        f"{tables.num(view.batch_loss)}."
+    )
+    for note in view.notes:
+        st.info(escape(note))
+    forward, backward = st.columns(2)
+    with forward:
+        st.markdown("**Forward pass**")
+        st.dataframe(tables.forward_rows(view), hide_index=True, key="microscope_forward")
+    with backward:
+        st.markdown("**Backward pass**")
+        st.dataframe(tables.backward_rows(view), hide_index=True, key="microscope_backward")
+    st.markdown(
+        f"**Chain rule** for w = {escape(view.weight_label)} (now {tables.num(view.weight_value)})"
+    )
+    for line in tables.chain_latex(view):
+        st.latex(line)
+    st.markdown("\n".join(f"- {escape(line)}" for line in tables.chain_factors(view)))
+    st.markdown("**Gradient**")
+    st.markdown("\n".join(f"- {escape(line)}" for line in tables.gradient_lines(view)))
+    if view.update is None:
+        return
+    st.markdown("**Update**")
+    st.code("\n".join(view.update.rule), language=None)
+    st.markdown("\n".join(f"- {escape(line)}" for line in tables.update_lines(view)))
+
+
+def _target(view: microscope.Microscope) -> str:
+    values = view.target.reshape(-1)
+    return ", ".join(tables.num(float(v)) for v in values)
