@@ -660,9 +660,12 @@ def test_a_restored_state_trains_on_bit_identically(dtype, opt, dropout, batch_n
     original = Trainer(cfg, data)
     original.run(seconds=60, max_steps=13)
     state = original.capture_state()
+    tel = original._telemetry
+    rollback = tel.before[tel.last_slot].copy()  # where a divergence would roll back to
     original.run(seconds=60, max_steps=40)
     copy = Trainer(_trickier(dtype, opt, dropout, batch_norm), data)
     assert copy.restore_state(state, original.history) == []
+    np.testing.assert_array_equal(copy._telemetry.before[copy._telemetry.last_slot], rollback)
     assert (copy.step_count, copy.epoch) == (13, 3)
     copy.run(seconds=60, max_steps=40)
     for key in original.network.params:
