@@ -680,6 +680,9 @@ class Experiment:
             now = time.perf_counter()
             if now >= deadline:
                 break
+            if math.isinf(deadline):  # no time limit: rounds end at the next stop only
+                chunk = math.inf
+                continue
             per_step = max((now - start) / n, 1e-7)
             chunk = int(max(1, min(ROUND_SECONDS, deadline - now) / per_step))
         return taken
