@@ -11,7 +11,8 @@
 // Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
 
 const CONFIG = { displayModeBar: false, responsive: true };
-const PARTS_KEPT = 64; // recent layouts and traces per chart, by key
+const PARTS_KEPT = 64; // recently used layouts and traces per chart, by key, at least
+const PARTS_PER_TRACE = 3; // and this many per trace of the chart's newest part
 const MAX_REPAIRS = 2; // whole frames asked for in a row while paused
 const MEMBER_WAIT_MS = 5000; // a chart that never reports does not hold the loop forever
 const charts = new Map(); // chart id -> chart view (the newest mount of that id)
@@ -87,10 +88,14 @@ function remember(spec) {
   const keep = (key, value) => {
     known.delete(key);
     known.set(key, value);
-    if (known.size > PARTS_KEPT) known.delete(known.keys().next().value);
   };
   if (spec.layout) keep(spec.layout_key, JSON.stringify(spec.layout));
   spec.data.forEach((trace, i) => trace !== null && keep(spec.data_keys[i], trace));
+  // Least recently used first: a part this one reuses (null) was refreshed by recall, so a
+  // trace that never changes (the output map's points) stays however many frames go by.
+  [spec.layout_key, ...spec.data_keys].forEach((key) => known.has(key) && keep(key, known.get(key)));
+  const kept = Math.max(PARTS_KEPT, PARTS_PER_TRACE * (spec.data_keys.length + 1));
+  while (known.size > kept) known.delete(known.keys().next().value);
 }
 
 function recall(spec, key) {
