@@ -7,6 +7,10 @@ inputs become a few input groups (a group's link carries the sum of its weights)
 than `max_units` show their strongest units (largest incoming weight norm), and at most
 `max_links` links (the largest |w|) are drawn per pair of layers. A footnote says what was left out.
 
+A frozen layer (one the optimizer does not update: the config's `network.frozen`) stands on a
+grey band labelled "frozen" under its nodes, the links into it are dashed, and the footnote names
+the frozen layers (the titles are left alone, so they fit as before).
+
 Column titles stay legible however deep the net: the figure is responsive, so they are chosen to
 fit the narrowest width it is drawn at (`min_width`, a phone). Each title is about
 len(text) * CHAR_WIDTH * font px wide; two titles in one row need their centres at least half
@@ -17,6 +21,7 @@ those short titles on two staggered rows; only if even that is too tight is a ti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +52,10 @@ LABEL_GAP = 6  # px between neighbouring column titles
 FULL_FONT, SHORT_FONT = 11, 10  # px
 LINE_HEIGHT = 1.3  # a text line's height in font sizes
 FOOTNOTE_LINE = 14  # px
+FROZEN = "frozen"  # the label under a frozen layer
+FROZEN_DASH = "dash"  # the links into a frozen layer
+FROZEN_BAND = "rgba(154, 165, 177, 0.18)"  # MUTED, faint: the band behind a frozen layer
+FROZEN_ROOM = 0.6  # node pitches added under the lowest node for the label
 
 
 @dataclass
@@ -124,6 +133,7 @@ def network_diagram(
     *,
     input_maps: np.ndarray | None = None,
     activations: list[str] | None = None,
+    frozen: Sequence[int] = (),
     max_links: int = 200,
     max_inputs: int = 16,
     max_units: int = 32,
@@ -137,6 +147,7 @@ def network_diagram(
     neuron_maps: per hidden block (optionally also the output) an array (units, res, res) of the
     unit's output over the input plane, rows = y ascending (see `maps_from_outputs`).
     input_maps: (n_inputs, res, res) of each input feature over the plane (optional).
+    frozen: indices of the frozen blocks (0 = the first hidden layer, the last = output).
     min_width: the narrowest width in px the figure is drawn at; column titles fit there.
     """
     if not weights:
@@ -148,6 +159,7 @@ def network_diagram(
     groups = _input_groups(sizes[0], max_inputs)
     if len(groups) < sizes[0]:  # summarised inputs: a group's weight is the sum of its rows
         mats[0] = np.stack([mats[0][g].sum(axis=0) for g in groups])
+    frozen = sorted({int(i) for i in frozen if 0 <= int(i) < len(weights)})
     columns = _columns(mats, groups, names, acts, input_names, max_units)
 
     notes = []
@@ -158,7 +170,7 @@ def network_diagram(
         if drawn < total:
             notes.append(f"{columns[i + 1].title}: strongest {drawn} of {total}")
     pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
-    data = _link_traces(links, scale, groups, thin=float(np.clip(pitch / 40, 0.3, 1.0)))
+    data = _link_traces(links, scale, groups, float(np.clip(pitch / 40, 0.3, 1.0)), frozen)
     data += _node_traces(columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
 
     n_max = max(len(c.shown) for c in columns)
@@ -168,10 +180,16 @@ def network_diagram(
         "xaxis": {"visible": False, "range": [-1.0, len(columns) - 0.5], "fixedrange": True},
         "yaxis": {"visible": False, "range": [-n_max / 2, n_max / 2], "fixedrange": True},
     }
+    if frozen:  # room under the nodes for the label
+        layout["yaxis"]["range"][0] -= FROZEN_ROOM
+        _mark_frozen(layout, frozen, -n_max / 2 - FROZEN_ROOM, n_max / 2)
     images = _images(columns, neuron_maps, input_maps)
     if _agg(groups):
         notes.insert(0, f"{sizes[0]} inputs shown as {len(groups)} groups (link = sum of weights)")
     footnote = _wrap(summary, min_width) + ([f"Links drawn: {'; '.join(notes)}"] if notes else [])
+    if frozen:
+        first, *rest = [columns[i + 1].title for i in frozen]
+        footnote += _wrap([f"Frozen (not trained): {first}", *rest], min_width)
     margin = {"l": MARGIN_X, "r": MARGIN_X, "t": 40, "b": 12 + FOOTNOTE_LINE * len(footnote)}
     style(layout, height=height, uirevision=uirevision, legend=False, margin=margin)
     layout["template"] = {"layout": TEMPLATE["layout"] | {"imagedefaults": IMAGE_DEFAULTS}}
@@ -180,6 +198,37 @@ def network_diagram(
     if footnote:
         note(layout, "<br>".join(footnote))
     return figure(data, layout)
+
+
+def _mark_frozen(layout: dict, frozen: list[int], bottom: float, top: float) -> None:
+    """A faint band behind each frozen block's column and the word "frozen" at its foot."""
+    for i in frozen:
+        layout.setdefault("shapes", []).append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": i + 1 - 0.32,
+                "x1": i + 1 + 0.32,
+                "y0": bottom,
+                "y1": top,
+                "fillcolor": FROZEN_BAND,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": FROZEN,
+            }
+        )
+        layout["annotations"].append(
+            {
+                "x": i + 1,
+                "y": bottom,
+                "text": FROZEN,
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": SHORT_FONT, "color": MUTED},
+                "name": FROZEN,
+            }
+        )
 
 
 def _abs_max(arrays) -> float:
@@ -229,11 +278,11 @@ def _links(i: int, m: np.ndarray, src: _Column, dst: _Column, max_links: int):
     return (i, src, dst, r, c, w), len(w)
 
 
-def _link_traces(links, scale: float, groups, thin: float) -> list[dict]:
-    """One line trace per (sign, width level) with NaN breaks; hover via midpoint markers.
-
-    Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded columns."""
-    segments: dict[tuple[bool, int], list[np.ndarray]] = {}
+def _link_traces(links, scale: float, groups, thin: float, frozen=()) -> list[dict]:
+    """One line trace per (sign, width level, frozen) with NaN breaks; hover via midpoint
+    markers. Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded
+    columns; the links into a frozen block are dashed."""
+    segments: dict[tuple[bool, int, bool], list[np.ndarray]] = {}
     for (i, src, dst, r, c, w), _ in links:
         s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
         levels = _link_level(np.abs(w), s)
@@ -241,11 +290,12 @@ def _link_traces(links, scale: float, groups, thin: float) -> list[dict]:
         xs = np.tile([i, i + 1, np.nan], (len(w), 1))
         ys = np.column_stack([src.y[r], dst.y[c], np.full(len(w), np.nan)])
         positive = w >= 0
-        for key in sorted({(bool(p), int(lv)) for p, lv in zip(positive, levels, strict=True)}):
-            sel = (positive == key[0]) & (levels == key[1])
+        for p, lv in sorted({(bool(p), int(lv)) for p, lv in zip(positive, levels, strict=True)}):
+            sel = (positive == p) & (levels == lv)
+            key = (p, lv, i in frozen)
             segments.setdefault(key, []).append((xs[sel].ravel(), ys[sel].ravel()))
     traces = []
-    for (positive, level), parts in sorted(segments.items()):
+    for (positive, level, held), parts in sorted(segments.items()):
         traces.append(
             {
                 "type": "scatter",
@@ -255,11 +305,14 @@ def _link_traces(links, scale: float, groups, thin: float) -> list[dict]:
                 "line": {
                     "color": POSITIVE if positive else NEGATIVE,
                     "width": round(WIDTHS[level] * thin, 2),
-                },
+                }
+                | ({"dash": FROZEN_DASH} if held else {}),
                 "opacity": 0.75,
                 "hoverinfo": "skip",
-                "name": f"{'positive' if positive else 'negative'} weights, level {level}",
-                "meta": {"sign": 1 if positive else -1, "level": level},
+                "name": f"{'positive' if positive else 'negative'} weights, level {level}"
+                + (f", {FROZEN}" if held else ""),
+                "meta": {"sign": 1 if positive else -1, "level": level}
+                | ({FROZEN: True} if held else {}),
             }
         )
     for (i, src, dst, r, c, w), _ in links:

@@ -169,3 +169,33 @@ def test_even_a_very_narrow_drawing_has_no_overlapping_titles():
     fig = network_diagram(make_weights(sizes), layer_names(17), min_width=160)
     assert crowded_title_pairs(fig, 160) == []
     assert 2 <= len(column_titles(fig)) < 18  # some titles make room for the others
+
+
+def test_a_frozen_layer_is_marked_and_its_links_are_dashed():
+    sizes = [2, 4, 3, 1]
+    acts = ["tanh", "tanh", "sigmoid_bce"]
+    fig = network_diagram(make_weights(sizes), layer_names(3), activations=acts, frozen=[0, 2])
+    by_pair: dict[int, set] = {}
+    for t in link_traces(fig):
+        for x0, *_ in segments(t):  # a link into block i starts at column x = i
+            by_pair.setdefault(int(x0), set()).add(t.line.dash)
+    assert by_pair == {0: {"dash"}, 1: {None}, 2: {"dash"}}
+    assert all(t.meta.get("frozen") for t in link_traces(fig) if t.line.dash)
+    labels = [a for a in fig.layout.annotations if a.text == "frozen"]
+    bands = [s for s in fig.layout.shapes if s.name == "frozen"]
+    assert sorted(a.x for a in labels) == [1, 3]  # under hidden 1 and the output
+    assert sorted((s.x0 + s.x1) / 2 for s in bands) == pytest.approx([1, 3])
+    y0 = fig.layout.yaxis.range[0]
+    assert all(a.y >= y0 for a in labels) and all(s.y0 >= y0 for s in bands)  # inside the plot
+    plain = network_diagram(make_weights(sizes), layer_names(3), activations=acts)
+    assert [a.text for a in column_titles(fig)] == [a.text for a in column_titles(plain)]
+    notes = " ".join(annotation_texts(fig))
+    assert "Frozen (not trained): hidden 1 · output" in notes
+    for width in (PHONE, LAPTOP):
+        assert crowded_title_pairs(fig, width) == []
+
+
+def test_nothing_is_frozen_unless_asked():
+    fig = network_diagram(make_weights([2, 4, 1]), layer_names(2), frozen=[7])  # no such block
+    assert all(t.line.dash is None for t in link_traces(fig))
+    assert "rozen" not in " ".join(annotation_texts(fig)) and not fig.layout.shapes
