@@ -12,7 +12,16 @@ from __future__ import annotations
 import streamlit as st
 
 from playground import liveview, pacing
-from playground.panels import doctor, inspection, loss, metrics, microscope, network, output
+from playground.panels import (
+    doctor,
+    inspection,
+    loss,
+    metrics,
+    microscope,
+    network,
+    output,
+    weights,
+)
 from playground.session import PlaygroundSession
 
 LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
@@ -26,6 +35,7 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     """One fragment draws every live chart; the browser's acks rerun it (no timer)."""
     st.fragment(_live_panel)(session, hidden)
     microscope.render(session)  # outside the frame: the next step, refreshed on each page run
+    weights.render(session)  # outside the frame too: Set reruns the page
 
 
 def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core import predictions
+from core import predictions, weight_edit
 from core.config import ConfigError, PlaygroundConfig, fitting_head
 from core.data import DataError, Dataset
+from core.microscope import WeightChoice
 from core.serialization import ModelFileError, SavedModel, load_model
 from core.trainer import Trainer
 
@@ -211,6 +212,19 @@ class PlaygroundSession:
             self.running = False
         return taken
 
+    @_locked
+    def edit_weight(self, weight: WeightChoice, value) -> tuple[str, str]:
+        """Set one weight or bias to a typed value (`core.weight_edit`: in place, the optimizer's
+        state kept); training goes on from there. Returns (level, message) for the panel that
+        asked: "success", or "error" when the value or weight was refused and nothing changed."""
+        if self.trainer is None:
+            return "error", "There is no network to edit yet."
+        try:
+            edit = weight_edit.set_weight(self.trainer, weight, value)
+        except weight_edit.WeightEditError as err:
+            return "error", f"{err} Nothing was changed."
+        return "success", edit.message
+
     def _can_train(self) -> bool:
         if self.trainer is None:
             return False
@@ -292,6 +306,11 @@ class PlaygroundSession:
     @property
     def layer_activations(self) -> list[str]:
         return [block.activation for block in self.trainer.network.blocks]
+
+    @property
+    def frozen_layers(self) -> list[int]:
+        """Indices of the layers training leaves alone (`network.frozen`), for the diagram."""
+        return [block.index for block in self.trainer.network.blocks if block.frozen]
 
     # --- messages ---------------------------------------------------------------------------
 

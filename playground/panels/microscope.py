@@ -35,7 +35,7 @@ def render(session: PlaygroundSession) -> None:
                 space = microscope.weights_of(session.trainer)
                 plan = microscope.next_step(session.trainer)
                 point = _choose_point(plan)
-                weight = _choose_weight(space)
+                weight = choose_weight(space, "microscope")
                 view = microscope.examine(session.trainer, point, weight)
             draw(view)
 
@@ -58,27 +58,31 @@ def _choose_point(plan: microscope.NextStep) -> int:
     return plan.indices[position]
 
 
-def _choose_weight(space: tuple[microscope.LayerWeights, ...]) -> microscope.WeightChoice:
+def choose_weight(
+    space: tuple[microscope.LayerWeights, ...], prefix: str
+) -> microscope.WeightChoice:
+    """Select boxes for one weight or bias (layer, to, from), keyed by `prefix` and the net's
+    shape (a new shape starts from the defaults); shared with the weight editor."""
     shape = "x".join(str(len(layer.targets)) for layer in space)
     a, b, c = st.columns(3)
     block = a.selectbox(
         "Layer",
         range(len(space)),
         index=len(space) - 1,
-        key=f"microscope_layer_{shape}",
+        key=f"{prefix}_layer_{shape}",
         format_func=lambda i: space[i].name,
     )
     layer = space[block]
     to = b.selectbox(
         "To neuron",
         range(len(layer.targets)),
-        key=f"microscope_to_{shape}_{block}",
+        key=f"{prefix}_to_{shape}_{block}",
         format_func=lambda j: layer.targets[j],
     )
     source = c.selectbox(
         "From (weight or bias)",
         range(len(layer.sources)),
-        key=f"microscope_from_{shape}_{block}",
+        key=f"{prefix}_from_{shape}_{block}",
         format_func=lambda j: layer.sources[j],
     )
     return microscope.WeightChoice(block, source, to)

@@ -16,5 +16,6 @@ def render(session: PlaygroundSession) -> None:
         maps and maps.neurons,
         input_maps=maps and maps.inputs,
         activations=session.layer_activations,
+        frozen=session.frozen_layers,
     )
     plot(fig, "network_chart", "network")
