@@ -29,6 +29,11 @@ INSPECTION_CADENCE = 2  # the inspection charts redraw in one frame out of this 
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
 INSPECTION_CHARTS = inspection.CHART_KEYS
+SESSION_LOST = (
+    "This tab lost its session on the server (the server restarted, or the tab was away too "
+    "long), so training starts over: your settings came back from the link. To continue "
+    'from a model you saved earlier, upload it under "Save, load and export".'
+)
 
 
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
@@ -40,7 +45,11 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 
 def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     with pacing.tick_slot(), session.lock:
-        gap = liveview.loop_for(LIVE_VIEW).take_tick()
+        loop = liveview.loop_for(LIVE_VIEW)
+        if loop.take_rejoined():
+            session.notify("warning", SESSION_LOST, kind="session_lost")
+            st.rerun()  # the notice sits above the live panel
+        gap = loop.take_tick()
         if gap is not None and session.running:
             with pacing.tick_timer(id(session)):
                 session.tick(frame_budget(pacing.train_budget(), gap))
@@ -49,6 +58,7 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         with liveview.frame(
             LIVE_VIEW,
             running=session.running,
+            trained=session.trainer.step_count > 0,
             uirevision=_revision(session),
             cadence=dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
         ):

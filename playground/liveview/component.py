@@ -30,6 +30,7 @@ from playground.liveview.loop import Ack, LiveLoop
 FRONTEND = Path(__file__).parent / "frontend"
 PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 ACK_EVENT = "drawn"
+REJOINED_EVENT = "rejoined"  # the page trained in a session this server no longer has
 
 _component = st.components.v2.component(
     "backprop_playground.liveview",
@@ -85,11 +86,19 @@ def _on_ack(key: str) -> None:
 
 
 @contextlib.contextmanager
-def frame(key: str, *, running: bool, uirevision: str = "", cadence: dict[str, int] | None = None):
+def frame(
+    key: str,
+    *,
+    running: bool,
+    trained: bool = False,
+    uirevision: str = "",
+    cadence: dict[str, int] | None = None,
+):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
     driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
     with n is redrawn in one frame out of n (and in every whole frame); in the others the
-    browser keeps its drawing."""
+    browser keeps its drawing. `trained`: the page shows work that a lost session would lose
+    (`LiveLoop.take_rejoined` reports a page that lost it)."""
     loop, builder = _state(key)
     number, answers, full = loop.next_frame()
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
@@ -98,8 +107,20 @@ def frame(key: str, *, running: bool, uirevision: str = "", cadence: dict[str, i
         yield current
     finally:
         _active.frame = None
-    data = driver(frame=number, answers=answers, running=running, members=current.members)
-    _component(key=key, data=data, on_drawn_change=lambda: _on_ack(key))
+    data = driver(
+        frame=number,
+        answers=answers,
+        running=running,
+        members=current.members,
+        session=loop.token,
+        trained=trained,
+    )
+    _component(
+        key=key,
+        data=data,
+        on_drawn_change=lambda: _on_ack(key),
+        on_rejoined_change=lambda: loop_for(key).note_rejoined(),
+    )
 
 
 def plot(figure, key: str) -> bool:

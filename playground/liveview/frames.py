@@ -6,7 +6,7 @@ is drawn:
 
     chart   {"role": "chart", "frame", "uirevision", "plotly_url",
              "chart": {"id", "layout_key", "layout"?, "data_keys", "data"}}
-    driver  {"role": "driver", "id", "answers", "running", "members",
+    driver  {"role": "driver", "id", "session", "trained", "answers", "running", "members",
              "min_interval", "watchdog"}
 
 A chart's layout, and each of its traces, travels when it differs from the one last sent in
@@ -149,11 +149,23 @@ def _key(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def driver(*, frame: int, answers: int, running: bool, members: list[str]) -> bytes:
-    """The element that closes frame `frame`: it acks once every member chart is drawn."""
+def driver(
+    *,
+    frame: int,
+    answers: int,
+    running: bool,
+    members: list[str],
+    session: str = "",
+    trained: bool = False,
+) -> bytes:
+    """The element that closes frame `frame`: it acks once every member chart is drawn.
+    `session` names the server session (see LiveLoop.token); `trained`: whether the page has
+    something to lose (a network trained past its initial weights)."""
     head = {
         "role": "driver",
         "id": frame,
+        "session": session,
+        "trained": trained,
         "answers": answers,
         "running": running,
         "members": members,

@@ -12,6 +12,7 @@ No Streamlit here: the component wrapper feeds acks in and asks for frames.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class LiveLoop:
     pending: bool = False  # an ack was taken and its training tick has not run yet
     full: bool = True  # the next frame must carry everything (first frame, or a failed draw)
     ticked_at: float | None = None  # time.monotonic() of the previous tick taken
+    # Names this server session to the browser: a page that trained under another name and
+    # now meets this one lost its session (the server restarted, or the session expired).
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    rejoined: bool = False  # the browser reported such a page; not yet told to the user
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def receive(self, ack: Ack | None) -> bool:
@@ -76,6 +81,17 @@ class LiveLoop:
             self.sent += 1
             full, self.full = self.full, False
             return self.sent, self.acked, full
+
+    def note_rejoined(self) -> None:
+        """The browser says this page trained in a session this server no longer has."""
+        with self._lock:
+            self.rejoined = True
+
+    def take_rejoined(self) -> bool:
+        """Once per report: whether the page lost its earlier session."""
+        with self._lock:
+            rejoined, self.rejoined = self.rejoined, False
+            return rejoined
 
     def restart(self) -> None:
         """After a reload the browser has drawn nothing: the next frame is whole."""

@@ -171,6 +171,34 @@ def test_an_inspection_chart_is_resent_unchanged_between_its_frames():
     assert redrawn == 2  # in two of four frames
 
 
+def test_a_lost_session_is_reported_once_and_the_driver_names_the_session():
+    loop, other = LiveLoop(), LiveLoop()
+    assert loop.token != other.token and not loop.take_rejoined()
+    loop.note_rejoined()
+    assert loop.take_rejoined() and not loop.take_rejoined()
+    head = decode(driver(frame=1, answers=0, running=False, members=[], session=loop.token))
+    assert head["session"] == loop.token and head["trained"] is False
+
+
+def test_in_the_app_a_page_that_lost_its_session_is_told_and_training_starts_over():
+    """What the browser reports when a page that trained meets a new server session (the
+    process died and the page reconnected to another, or the session expired)."""
+    from playground.live import LIVE_VIEW
+    from tests.playground.apptest_helpers import click, messages, open_app, steps
+
+    at = click(open_app(), "Step")
+    head = decode(at.get("bidi_component")[-1].proto.bytes)
+    assert head["role"] == "driver" and head["trained"] is True
+    assert "lost its session" not in messages(at)
+    at.session_state[f"{LIVE_VIEW}__liveview"][0].note_rejoined()  # the trigger's callback
+    at.run()
+    assert not at.exception
+    assert "lost its session on the server" in messages(at)
+    assert "Save, load and export" in messages(at)
+    click(at, "Step")
+    assert steps(at) == 2 and messages(at).count("lost its session") == 1
+
+
 def test_a_tick_reports_the_time_since_the_previous_one():
     loop = LiveLoop()
     _sent(loop, 2)

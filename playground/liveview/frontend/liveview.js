@@ -272,6 +272,19 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
+// A page that trained in one server session and now meets another lost its session: the
+// server restarted (its process died and the page reconnected to another) or the session
+// expired while the tab was away. The server is told once, so it can say so. A reload starts
+// a new page (window is fresh), so it never reports.
+function noteSession(part, setTriggerValue) {
+  const seen = window.__bpLiveSession;
+  if (seen && seen.token !== part.session && seen.trained) {
+    setTriggerValue("rejoined", { trained: true });
+  }
+  const same = seen && seen.token === part.session;
+  window.__bpLiveSession = { token: part.session, trained: (same && seen.trained) || part.trained };
+}
+
 // --- entry ----------------------------------------------------------------------------------
 
 export default function (component) {
@@ -296,6 +309,7 @@ export default function (component) {
   }
   const view = driverView(parentElement);
   view.setTrigger = setTriggerValue;
+  noteSession(part, setTriggerValue);
   if (!view.latest || part.id !== view.latest.id) {
     view.latest = part;
     closeFrame(view, part);
