@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground import live, pacing, tab
-from playground.panels import messages, run_buttons, sidebar
+from playground.panels import messages, run_buttons, runs, sidebar
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
     # many sidebar widgets; the sidebar's place on the page does not depend on this order.
     run_buttons.render(session)
     messages.render_notices(session)
+    runs.render(session)
     live.render_panels(session, hidden)
     sidebar.render(session, hidden)
     tab.write_url(session, hidden)

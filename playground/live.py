@@ -20,6 +20,7 @@ from playground.panels import (
     microscope,
     network,
     output,
+    runs,
     weights,
 )
 from playground.session import PlaygroundSession
@@ -81,18 +82,33 @@ def _revision(session: PlaygroundSession) -> str:
 
 
 def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
+    """One run: as it always was. Several runs: their curves overlaid, their diagrams and maps
+    side by side. An earlier step on the time-travel slider: the diagrams and maps as they
+    were then, the curves marked at it."""
+    step = runs.shown_step(session)
+    snaps = session.snapshots() if session.comparing else None
+    curves = runs.curves(session, snaps) if snaps else None
+    views = session.run_views(step) if snaps or step is not None else None
     focus = "charts" not in hidden and inspection.select_focus(session.config.focus)
     if focus:  # the lesson's key chart first: in view without scrolling
-        inspection.render(session)
+        inspection.render(session, curves)
     left, right = st.columns([5, 4], gap="medium")
     with right:
         snap = session.trainer.snapshot(weights=False)  # metrics and status draw no weights
         metrics.render(session, snap)
-        metrics.render_status(snap)
-        output.render(session)
-        loss.render(session)
+        if snaps:
+            runs.render_status(session, snaps)
+        else:
+            metrics.render_status(snap)
+            output.render(session, views, step)
+        loss.render(session, curves, step)
         doctor.render(session)
     with left:
-        network.render(session)
+        if views is None:
+            network.render(session)
+        else:
+            runs.render_networks(views, step)
+    if snaps:  # the maps side by side, the page's width
+        output.render(session, views, step)
     if "charts" not in hidden and not focus:
-        inspection.render(session)
+        inspection.render(session, curves)

@@ -4,6 +4,10 @@ The app keeps one `PlaygroundSession` in `st.session_state` and calls its
 actions from button callbacks. Every action returns instead of raising: a
 problem becomes a message in `notices`, and the last good state is kept.
 A message stays until the student dismisses it or a new message of the same kind replaces it.
+
+The runs live in a `core.experiment.Experiment`: one run ("A") until the student presses
+Compare, then up to four side by side, trained in lockstep. `config`, `dataset` and `trainer`
+are the run the sidebar edits (`selected`); the actions (Play, Step, Reset...) act on all runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ import numpy as np
 from core import predictions, weight_edit
 from core.config import ConfigError, PlaygroundConfig, fitting_head
 from core.data import DataError, Dataset
+from core.experiment import (
+    RUN_NAMES,
+    CheckpointStore,
+    Experiment,
+    ExperimentError,
+    Run,
+    resolve_changes,
+)
 from core.microscope import WeightChoice
 from core.serialization import ModelFileError, SavedModel, load_model
 from core.trainer import Trainer
@@ -61,12 +73,39 @@ class Notice:
     id: int  # for the dismiss button
 
 
+@dataclass(frozen=True)
+class RunView:
+    """What the diagram and the output map draw of one run at one step: now, or as it was at a
+    checkpoint (time travel). `step` is the step shown (the checkpoint's)."""
+
+    name: str
+    step: int
+    weights: list[tuple[np.ndarray, np.ndarray]]
+    layer_names: list[str]
+    layer_activations: list[str]
+    output_map: predictions.OutputMap | None
+    neuron_maps: predictions.NeuronMaps | None
+    dataset: Dataset
+    frozen: list[int] = field(default_factory=list)  # blocks training leaves alone
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A line of the runs table: the run, what differs from the reference run, how it was
+    made, where it is and why it stopped ("" while it trains)."""
+
+    name: str
+    differences: str
+    origin: str
+    step: int
+    stopped: str
+
+
 @dataclass
 class PlaygroundSession:
-    config: PlaygroundConfig
     loader: DataLoader
-    dataset: Dataset | None = None
-    trainer: Trainer | None = None
+    experiment: Experiment | None = None
+    selected: str = RUN_NAMES[0]  # the run the sidebar edits
     running: bool = False
     notices: list[Notice] = field(default_factory=list)
     notices_made: int = 0  # notice ids are 0, 1, 2, ...
@@ -77,39 +116,250 @@ class PlaygroundSession:
 
     @classmethod
     def start(cls, config: PlaygroundConfig, loader: DataLoader) -> PlaygroundSession:
-        session = cls(config=config, loader=loader)
+        session = cls(loader=loader)
         if not session.apply_config(config, announce=False):
             session.apply_config(PlaygroundConfig(), announce=False)
         return session
 
+    # --- the runs ---------------------------------------------------------------------------
+
+    @property
+    def run(self) -> Run | None:
+        """The run the sidebar edits."""
+        if self.experiment is None:
+            return None
+        if self.selected not in self.experiment.names:
+            self.selected = self.experiment.reference.name
+        return self.experiment[self.selected]
+
+    @property
+    def config(self) -> PlaygroundConfig:
+        """The settings of the run the sidebar edits (the defaults before any run exists)."""
+        return self.run.config if self.run is not None else PlaygroundConfig()
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.run.dataset if self.run is not None else None
+
+    @property
+    def trainer(self) -> Trainer | None:
+        return self.run.trainer if self.run is not None else None
+
+    @property
+    def runs(self) -> list[Run]:
+        return list(self.experiment.runs) if self.experiment is not None else []
+
+    @property
+    def run_names(self) -> list[str]:
+        return [r.name for r in self.runs]
+
+    @property
+    def comparing(self) -> bool:
+        """True with two runs or more side by side."""
+        return len(self.runs) > 1
+
+    @property
+    def base_config(self) -> PlaygroundConfig:
+        """The reference run's settings (A's, unless A was removed): the link's base."""
+        return self.experiment.reference.config if self.experiment else PlaygroundConfig()
+
+    def run_configs(self) -> list[tuple[str, PlaygroundConfig]]:
+        """(name, settings) of every run after the reference one, for the link."""
+        return [(r.name, r.config) for r in self.runs[1:]]
+
+    def run_rows(self) -> list[RunRow]:
+        ex = self.experiment
+        return [
+            RunRow(
+                r.name,
+                ex.differences_text(r.name),
+                r.origin or "first run",
+                r.step,
+                r.stop_reason if r.stopped else "",
+            )  # fmt: skip
+            for r in self.runs
+        ]
+
+    def warnings(self) -> list[str]:
+        """What makes the comparison less than controlled (other data), one line per run."""
+        return self.experiment.warnings() if self.experiment is not None else []
+
+    def snapshots(self) -> dict[str, object]:
+        """Each run's snapshot without weights (curves, telemetry), by name."""
+        return self.experiment.snapshots(weights=False) if self.experiment else {}
+
+    def checkpoint_steps(self) -> list[int]:
+        """The steps the time-travel slider offers: the selected run's checkpoints and now."""
+        if self.run is None:
+            return []
+        steps = set(self.experiment.checkpoint_steps(self.selected)) | {self.run.step}
+        return sorted(s for s in steps if s <= self.run.step)
+
+    @_locked
+    def select(self, name: str) -> None:
+        """Let the sidebar edit run `name`."""
+        if name in self.run_names:
+            self.selected = name
+
+    @_locked
+    def compare(self) -> bool:
+        """A new run cloned from the selected one (same data, seeds and initial weights); the
+        sidebar then edits it. Every run goes back to step 0. A fifth run is refused."""
+        ex = self.experiment
+        late = [r.name for r in ex.runs if ex[r.name].checkpoints.at(0) is None]
+        if late:
+            self.notify(
+                "warning",
+                f"Compare starts every run from step 0, and run {late[0]} was loaded at step "
+                f"{ex[late[0]].checkpoints.steps[0]:,}: press Reset first.",
+                "compare",
+            )
+            return False
+        try:
+            run = self._rewinding(lambda: ex.compare(base=self.selected))
+        except ExperimentError as err:
+            self.notify("warning", str(err), "compare")
+            return False
+        self.selected = run.name
+        self.running = False
+        self.dismiss_kind("compare")
+        self.notify(
+            "info",
+            f"Run {run.name} is a clone of {run.origin.rsplit(' ', 1)[-1]}: the same data, "
+            f"initial weights and batch order. The sidebar now edits {run.name}: change a "
+            "setting and train, every run goes in lockstep.",
+            "compare",
+        )
+        return True
+
+    @_locked
+    def remove_run(self, name: str) -> None:
+        try:
+            self.experiment.remove_run(name)
+        except ExperimentError as err:
+            self.notify("warning", str(err), "compare")
+            return
+        self.run  # noqa: B018 (re-selects the reference run if the selected one went)
+        self.running = self.running and bool(self.experiment.active())
+
+    @_locked
+    def branch(self, step: int, changes: dict) -> bool:
+        """A new run from the selected run's checkpoint at `step` with `changes` ({path or
+        short name: value}); every run goes back to that step."""
+        ex = self.experiment
+        try:
+            run = self._rewinding(
+                lambda: ex.branch(self.selected, step, resolve_changes(named=changes))
+            )
+        except ExperimentError as err:
+            self.notify("warning", str(err), "compare")
+            return False
+        self.selected = run.name
+        self.running = False
+        self.notify(
+            "info",
+            f"Run {run.name}: {run.origin}, {run.branch.text}. Every run went back to step "
+            f"{run.branch.step:,}.",
+            "compare",
+        )
+        return True
+
+    @_locked
+    def add_runs(self, runs: list[tuple[str, PlaygroundConfig]]) -> None:
+        """Add runs with these names and settings (a link's comparison), from step 0."""
+        for name, config in runs:
+            try:
+                run = self.experiment.add_run(config)
+            except (ExperimentError, DataError, ConfigError) as err:
+                self.notify("warning", f"Run {name} of the link was left out: {err}", "link")
+                continue
+            if name in RUN_NAMES and name not in self.run_names:
+                run.name = name
+                self.experiment.runs.sort(key=lambda r: RUN_NAMES.index(r.name))
+
+    def _rewinding(self, action):
+        """`action()` (which may send every run back to an earlier step), keeping each run's
+        learning rate and L1/L2 as the student last set them (a rewind restores a checkpoint's,
+        which predates a change made mid-run)."""
+        before = {r.name: (_live(r.config), r.branch) for r in self.runs}
+        result = action()
+        for r in self.runs:
+            if r.name not in before or r.branch is not before[r.name][1] or r.branch:
+                continue
+            lr, l1, l2 = before[r.name][0]
+            if r.trainer.base_lr != lr:
+                r.trainer.set_learning_rate(lr)
+            if (r.trainer.l1, r.trainer.l2) != (l1, l2):
+                r.trainer.set_regularization(l1=l1, l2=l2)
+        return result
+
     def _build(
         self, config: PlaygroundConfig, reload_data: bool, state=None, start: tuple = (0, 0)
     ) -> str:
-        """Load data (if asked) and a fresh trainer (from `state`, counting from `start` =
-        (step, epoch)). On failure keep everything as it was and return why ("" on success)."""
+        """Load data (if asked) and one fresh run (from `state`, counting from `start` =
+        (step, epoch)), replacing every run. On failure keep everything as it was and return
+        why ("" on success)."""
         try:
             dataset = self.loader(config) if reload_data or self.dataset is None else self.dataset
             config = align_task(config, dataset.task)
-            trainer = Trainer(
-                config, dataset, init_state=state, start_step=start[0], start_epoch=start[1]
-            )
+            experiment = Experiment(config, _loader_with(self.loader, config, dataset))
+            if state is not None or start != (0, 0):
+                trainer = Trainer(
+                    config, dataset, init_state=state, start_step=start[0], start_epoch=start[1]
+                )
+                _start_from(experiment, trainer)
         except (DataError, ConfigError, ValueError) as err:  # all phrased for the user
             return str(err)
         except MemoryError:
             return "not enough memory for that network and data on this server."
-        self.config, self.dataset, self.trainer = config, dataset, trainer
+        self.experiment, self.selected = experiment, experiment.reference.name
         self.running = False
         self.dismiss_kind("training")  # a stop message was about the old trainer
         return ""
 
+    def _replace_run(self, name: str, config: PlaygroundConfig) -> str:
+        """Run `name` with new settings, from step 0 (every run goes back there); the other
+        runs keep theirs. On failure everything stays and the reason is returned."""
+        ex = self.experiment
+        old = ex[name]
+        ex.remove_run(name)
+        try:
+            run = self._rewinding(lambda: ex.add_run(config, base=ex.reference.name))
+        except (DataError, ConfigError, ValueError) as err:
+            ex.runs.append(old)
+            ex.runs.sort(key=lambda r: RUN_NAMES.index(r.name))
+            return str(err)
+        except MemoryError:
+            ex.runs.append(old)
+            ex.runs.sort(key=lambda r: RUN_NAMES.index(r.name))
+            return "not enough memory for that network and data on this server."
+        run.name = name
+        ex.runs.sort(key=lambda r: RUN_NAMES.index(r.name))
+        self.selected = name
+        self.running = False
+        return ""
+
     @_locked
     def apply_config(self, new: PlaygroundConfig, announce: bool = True) -> bool:
-        """Adopt `new`: live fields update the running trainer, anything else rebuilds it."""
+        """Adopt `new` for the selected run: live fields update its running trainer, anything
+        else rebuilds it (with other runs, it alone, and every run goes back to step 0)."""
         if self.trainer is not None and new == self.config:
             return True
         old = self.config
         if self.trainer is not None and _only_live_fields_differ(old, new):
             self._apply_live(old, new)
+            return True
+        if self.comparing:
+            reason = self._replace_run(self.selected, new)
+            if reason:
+                self.notify("error", f"Could not apply the change: {reason}", "config")
+                return False
+            if announce:
+                self.notify(
+                    "info",
+                    f"Run {self.selected}'s settings changed, so every run went back to step 0.",
+                    "config",
+                )
             return True
         data_changed = self.trainer is None or new.data != old.data
         reason = self._build(new, reload_data=data_changed)
@@ -152,7 +402,11 @@ class PlaygroundSession:
         reg_old, reg_new = old.training.regularization, new.training.regularization
         if (reg_old.l1, reg_old.l2) != (reg_new.l1, reg_new.l2):
             self.trainer.set_regularization(l1=reg_new.l1, l2=reg_new.l2)
-        self.config = new
+        config = self.run.config  # the trainer's own config, unless before a branch's step
+        config.training.optimizer.learning_rate = lr_new
+        config.training.regularization.l1 = reg_new.l1
+        config.training.regularization.l2 = reg_new.l2
+        config.title, config.notes = new.title, new.notes
 
     # --- actions (button callbacks) ---------------------------------------------------------
 
@@ -168,47 +422,56 @@ class PlaygroundSession:
     def pause(self) -> None:
         """Stop, and measure the loss and accuracy of the weights the page now shows."""
         self.running = False
-        if self.trainer is not None:
-            self.trainer.measure()
+        if self.experiment is not None:
+            self.experiment.measure()
 
     @_locked
     def step(self) -> None:
-        """Exactly one mini-batch, then measure."""
+        """Exactly one mini-batch of every run still training, then measure."""
         self.running = False
         if self._can_train():
-            self.trainer.step()
-            self.trainer.measure()
+            self.experiment.step()
+            self.experiment.measure()
 
     @_locked
     def step_epoch(self) -> None:
         self.running = False
         if self._can_train():
-            self.trainer.epoch_step()
-            self.trainer.measure()
+            self.experiment.epoch_step()
+            self.experiment.measure()
 
     @_locked
     def reset(self) -> None:
-        reason = self._build(self.config, reload_data=False)
-        if reason:
-            self.notify("error", f"Could not reset: {reason}", "config")
-        else:
-            self.notify("info", "Reset: new initial weights, step 0.", "config")
+        """Back to step 0: one run is rebuilt from its settings; several go back together to
+        their initial weights (the same ones, so that the comparison stays controlled)."""
+        if not self.comparing:
+            reason = self._build(self.config, reload_data=False)
+            if reason:
+                self.notify("error", f"Could not reset: {reason}", "config")
+            else:
+                self.notify("info", "Reset: new initial weights, step 0.", "config")
+            return
+        self._rewinding(self.experiment.reset)
+        self.running = False
+        self.dismiss_kind("training")
+        self.notify("info", "Reset: every run back to its initial weights, step 0.", "config")
 
     @_locked
     def tick(self, seconds: float, max_steps: int | None = None) -> int:
-        """Advance a running session by a time budget; stop running when training stops."""
+        """Advance a running session by a time budget (shared by all runs, in lockstep); stop
+        running when every run has stopped."""
         if not self.running or not self._can_train():
             self.running = False
             return 0
         start = time.perf_counter()
-        taken = self.trainer.run(seconds, max_steps=max_steps)
+        taken = self.experiment.run(seconds, max_steps=max_steps)
         elapsed = time.perf_counter() - start
         if elapsed > 0 and taken:
             rate = taken / elapsed
             self.steps_per_second = (
                 rate if not self.steps_per_second else (0.7 * self.steps_per_second + 0.3 * rate)
             )
-        if self.trainer.stopped:
+        if not self.experiment.active():
             self.running = False
         return taken
 
@@ -226,17 +489,21 @@ class PlaygroundSession:
         return "success", edit.message
 
     def _can_train(self) -> bool:
-        if self.trainer is None:
+        if self.experiment is None:
             return False
-        if self.trainer.stopped:
+        if not self.experiment.active():
             self.notify("warning", self.stop_message(), "training")
             return False
         return True
 
     def stop_message(self) -> str:
-        if self.trainer is None or not self.trainer.stopped:
+        """Why nothing trains any more ("" while a run still trains)."""
+        if self.experiment is None or self.experiment.active():
             return ""
-        return f"Training stopped: {self.trainer.stop_reason}. Press Reset to start again."
+        if not self.comparing:
+            return f"Training stopped: {self.trainer.stop_reason}. Press Reset to start again."
+        why = "; ".join(f"{r.name}: {r.stop_reason}" for r in self.runs)
+        return f"Every run stopped ({why}). Press Reset to start again."
 
     @_locked
     def load_model_bytes(self, data: bytes, transfer: bool = False) -> bool:
@@ -298,6 +565,35 @@ class PlaygroundSession:
         """The head's class for the first `limit` test examples (all by default)."""
         return predictions.predicted_classes(self.trainer.network, self.dataset.X_test[:limit])
 
+    def run_views(self, step: int | None = None) -> list[RunView]:
+        """Every run as it is now, or (time travel) as it was at its checkpoint at or before
+        `step`: weights, layer names and the model's outputs the diagram and map draw."""
+        views = []
+        for run in self.runs:
+            if step is None or step >= run.step:
+                net, weights, shown = run.trainer.network, run.trainer.weights(), run.step
+            else:
+                past = self.experiment.at(run.name, step)
+                net, weights, shown = past.network, past.weights, past.step
+            views.append(
+                RunView(
+                    run.name,
+                    shown,
+                    [(w.copy(), b.copy()) for w, b in weights],
+                    [block.name for block in net.blocks],
+                    [block.activation for block in net.blocks],
+                    predictions.output_map(net, run.dataset),
+                    predictions.neuron_maps(net, run.dataset),
+                    run.dataset,
+                    [i for i, block in enumerate(net.blocks) if block.frozen],
+                )
+            )
+        return views
+
+    def run_layer_names(self, name: str) -> list[str]:
+        """Run `name`'s layer names (hidden blocks, then the output layer)."""
+        return [block.name for block in self.experiment[name].trainer.network.blocks]
+
     @property
     def layer_names(self) -> list[str]:
         """Per layer (hidden blocks, then the output layer) its name."""
@@ -331,6 +627,29 @@ class PlaygroundSession:
     def dismiss_kind(self, kind: str) -> None:
         with self.lock:
             self.notices = [n for n in self.notices if n.kind != kind]
+
+
+def _live(config: PlaygroundConfig) -> tuple[float, float, float]:
+    tr = config.training
+    return tr.optimizer.learning_rate, tr.regularization.l1, tr.regularization.l2
+
+
+def _loader_with(loader: DataLoader, config: PlaygroundConfig, dataset: Dataset) -> DataLoader:
+    """`loader`, except that `config`'s data settings give the `dataset` already loaded."""
+
+    def load(other: PlaygroundConfig) -> Dataset:
+        return dataset if other.data == config.data else loader(other)
+
+    return load
+
+
+def _start_from(experiment: Experiment, trainer: Trainer) -> None:
+    """Make `trainer` (a saved model's, perhaps at a later step) the experiment's only run."""
+    run = experiment.reference
+    run.trainer, run.config = trainer, trainer.config
+    run.checkpoints = CheckpointStore()
+    run.checkpoints.add(run._checkpoint(pinned=True))
+    experiment.step_count = trainer.step_count
 
 
 def _continues(step: int | None) -> str:

@@ -15,6 +15,14 @@ from playground.charts.output import (
     regression_curve,
     regression_surface,
 )
+from playground.charts.runs import (
+    RUN_COLORS,
+    RunCurves,
+    run_color,
+    run_color_name,
+    run_curves,
+    run_layer_lines,
+)
 from playground.charts.training_curves import loss_curves
 
 CAPTIONS: dict[str, str] = {
@@ -40,12 +48,24 @@ CAPTIONS: dict[str, str] = {
     "points on the dashed diagonal are perfect predictions; R² near 1 is a good fit.",
     "confusion": "Rows are true classes, columns predicted ones: counts in each cell, colour = "
     "share of the row; a strong diagonal means few confusions.",
+    "run_curves": "Loss (top) and accuracy (bottom) of every run, one colour per run: train "
+    "solid, test dotted. The runs differ only in the settings the runs table lists.",
+    "run_gradients": "Each run's weight-gradient size per layer (log scale): the run's colour, "
+    "the layer's dash (first layer solid); first layers far below the last mean vanishing.",
+    "run_update_ratio": "Each run's step size relative to its weights per layer (log scale); "
+    "the run's colour, the layer's dash; around the dashed 1e-3 line is healthy.",
+    "run_output": "Each run's prediction over the same input plane, on the same colour scale, "
+    "with the data points on top.",
+    "run_network": "Each run's network: links blue for positive and orange for negative weights, "
+    "each neuron's output over the input plane.",
     "first_layer": "Each first-layer unit's incoming weights drawn as an image (blue positive, "
     "orange negative): the pixel patterns that unit responds to.",
 }
 
 __all__ = [
     "CAPTIONS",
+    "RUN_COLORS",
+    "RunCurves",
     "activation_distributions",
     "confusion_matrix",
     "decision_boundary",
@@ -59,6 +79,10 @@ __all__ = [
     "predicted_vs_actual",
     "regression_curve",
     "regression_surface",
+    "run_color",
+    "run_color_name",
+    "run_curves",
+    "run_layer_lines",
     "sample_grid",
     "update_ratios",
     "weight_distributions",

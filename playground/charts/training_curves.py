@@ -15,6 +15,7 @@ from playground.charts.common import (
     NEGATIVE,
     POSITIVE,
     STOP,
+    TEXT,
     axis_id,
     downsample,
     empty_figure,
@@ -146,10 +147,12 @@ def loss_curves(
     show_accuracy: bool = True,
     height: int = 420,
     uirevision: str = "loss",
+    marker_step: int | None = None,
 ) -> go.Figure:
     """Train/test loss (top) and accuracy (bottom, when recorded) against step.
 
     Batch loss is drawn light under the evaluation curves as bucket means (<= 500 points).
+    `marker_step`: the step the time-travel slider shows, marked by a dashed line.
     """
     run = history.run if history is not None else {}
     names = ["batch_loss", "train_loss", "val_loss"]
@@ -185,4 +188,7 @@ def loss_curves(
         _vline(layout, divergence.step, STOP, "dot", "diverged")
         text = f"diverged at step {divergence.step}: {divergence.reason}"
         _mark(layout, divergence.step, text, STOP, "diverged", 0.62)
+    if marker_step is not None:
+        _vline(layout, marker_step, TEXT, "dash", "shown_step")
+        _mark(layout, marker_step, f"shown: step {marker_step}", TEXT, "shown_step", 0.5)
     return figure(data, style(layout, height=height, uirevision=uirevision))

@@ -7,6 +7,8 @@
 - `output`: what the network computes (decision map, fitted curve, sample predictions, ...).
 - `network`: the network diagram with each neuron's output map.
 - `loss`: the loss curves.
+- `runs`: runs side by side (the runs table, time travel and Branch from here, each run's
+  status and diagram).
 - `doctor`: the training doctor, what the telemetry says is wrong (rules in `core.doctor`).
 - `inspection`: the inspection views (gradients, activations, weights, update ratios, ...).
 

@@ -1,5 +1,7 @@
 """Inside the network: one inspection view at a time (gradients, activations, weights, update
-ratios; for images also the confusion matrix and the first layer's weights)."""
+ratios; for images also the confusion matrix and the first layer's weights). With several runs
+the gradient norms and update ratios of every run share one chart (one colour per run); the
+other views show the run the sidebar edits."""
 
 from __future__ import annotations
 
@@ -24,38 +26,46 @@ VIEW_KEY = "inspect_view"  # the selected view, in st.session_state
 FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
 
 
-def _gradients(session: PlaygroundSession, snap: Snapshot) -> None:
+def _gradients(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
     names = session.layer_names
     left, right = st.columns(2)
     with left:
-        plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
+        if runs is not None:
+            fig = charts.run_layer_lines(runs, "grad_norm", uirevision="gradients")
+            plot(fig, "gradients_chart", "run_gradients")
+        else:
+            plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
     with right:
         fig = charts.gradient_heatmap(snap.history, names)
         plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
 
 
-def _activations(session: PlaygroundSession, snap: Snapshot) -> None:
+def _activations(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
     fig = charts.activation_distributions(snap.histograms, snap.layers, cols=4)
     plot(fig, "activations_chart", "activations")
 
 
-def _weights(session: PlaygroundSession, snap: Snapshot) -> None:
+def _weights(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
     fig = charts.weight_distributions(snap.history, session.layer_names, cols=4)
     plot(fig, "weights_chart", "weights")
 
 
-def _update_ratio(session: PlaygroundSession, snap: Snapshot) -> None:
+def _update_ratio(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
+    if runs is not None:
+        fig = charts.run_layer_lines(runs, "update_ratio", uirevision="update_ratio")
+        plot(fig, "update_ratio_chart", "run_update_ratio")
+        return
     fig = charts.update_ratios(snap.history, session.layer_names)
     plot(fig, "update_ratio_chart", "update_ratio")
 
 
-def _confusion(session: PlaygroundSession, snap: Snapshot) -> None:
+def _confusion(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
     dataset = session.dataset
     fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
     plot(fig, "confusion_chart", "confusion")
 
 
-def _first_layer(session: PlaygroundSession, snap: Snapshot) -> None:
+def _first_layer(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
     first = session.trainer.weights()[0][0]
     fig = charts.first_layer_weights(first, session.dataset.image_shape)
     plot(fig, "first_layer_chart", "first_layer")
@@ -71,15 +81,18 @@ IMAGE_ONLY = {"Confusion": _confusion, "First layer": _first_layer}  # image dat
 INSPECT_VIEWS, IMAGE_VIEWS = tuple(VIEWS), tuple(IMAGE_ONLY)
 
 
-def render(session: PlaygroundSession) -> None:
-    """One inspection view at a time: each redraw remounts its charts in the browser."""
+def render(session: PlaygroundSession, runs: list[charts.RunCurves] | None = None) -> None:
+    """One inspection view at a time: each redraw remounts its charts in the browser. `runs`:
+    every run's curves, for the views that overlay them."""
     st.subheader("Inside the network")
     shown = VIEWS | (IMAGE_ONLY if session.dataset.image_shape is not None else {})
     names = tuple(shown)
     if st.session_state.get(VIEW_KEY) not in names:
         st.session_state[VIEW_KEY] = names[0]
     view = st.segmented_control("View", names, key=VIEW_KEY, label_visibility="collapsed")
-    shown[view or names[0]](session, session.trainer.snapshot(weights=False))
+    if runs is not None and view in ("Activations", "Weights", *IMAGE_ONLY):
+        st.caption(f"Run {session.selected}, the run the sidebar edits.")
+    shown[view or names[0]](session, session.trainer.snapshot(weights=False), runs)
 
 
 def select_focus(focus: str) -> bool:

@@ -8,12 +8,16 @@ import streamlit as st
 
 from playground import charts
 from playground.panels.common import plot
-from playground.session import PlaygroundSession
+from playground.session import PlaygroundSession, RunView
 
 SAMPLE_IMAGES = 24  # test images shown with their predicted class
 
 
-def render(session: PlaygroundSession) -> None:
+def render(
+    session: PlaygroundSession, views: list[RunView] | None = None, step: int | None = None
+) -> None:
+    """The selected run's output; with `views` (several runs, or an earlier step) the map of
+    each run side by side, as it was at `step` if given."""
     dataset = session.dataset
     if dataset.image_shape is not None:
         _render_image_predictions(session)
@@ -23,6 +27,9 @@ def render(session: PlaygroundSession) -> None:
         return
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
+    if views is not None:
+        _render_maps(views, step, show_test, discretize)
+        return
     out = session.output_map()
     fig = charts.output_figure(
         dataset,
@@ -35,6 +42,35 @@ def render(session: PlaygroundSession) -> None:
         discretize=discretize,
     )
     plot(fig, "output_chart", "output")
+
+
+def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool) -> None:
+    """Each run's map side by side: the same plane and colour scale (the runs share the data)."""
+    cols = st.columns(len(views))
+    for col, view in zip(cols, views, strict=True):
+        out = view.output_map
+        with col:
+            when = "as it was at step" if step is not None else "at step"
+            st.markdown(
+                f"**:{charts.run_color_name(view.name)}[Run {view.name}]** {when} {view.step:,}"
+            )
+            if out is None:
+                st.caption("No input plane for this run's data.")
+                continue
+            fig = charts.output_figure(
+                view.dataset,
+                out.xs,
+                out.values,
+                out.ys,
+                classes=out.classes,
+                std=out.std,
+                show_test=show_test,
+                discretize=discretize,
+                height=420 if len(views) == 1 else 300,
+                uirevision=f"output_{view.name}",
+            )
+            key = "output_chart" if len(views) == 1 else f"output_chart_{view.name}"
+            plot(fig, key, "output" if len(views) == 1 else "run_output")
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:

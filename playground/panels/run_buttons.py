@@ -1,4 +1,5 @@
-"""The run buttons (Play / Pause, Step, Step epoch, Reset) with the lesson's title beside them.
+"""The run buttons (Play / Pause, Step, Step epoch, Reset: for every run at once; Compare adds a
+run) with the lesson's title beside them.
 
 Buttons use on_click callbacks, so a click is handled before the rerun that redraws the page.
 """
@@ -9,18 +10,20 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground import pacing
+from playground.panels import runs
 from playground.panels.messages import render_title
 from playground.session import PlaygroundSession
 
 
 def render(session: PlaygroundSession) -> None:
-    cols = st.columns([1, 1, 1.3, 1, 5])
+    cols = st.columns([1, 1, 1.3, 1, 1.2, 5])
     play_or_pause = session.pause if session.running else (lambda: _on_play(session))
     actions = [
         ("Pause" if session.running else "Play", "play", play_or_pause),
         ("Step", "step", session.step),
         ("Step epoch", "step_epoch", session.step_epoch),
         ("Reset", "reset", session.reset),
+        ("Compare", "compare", runs.on_compare(session)),
     ]
     for col, (label, key, action) in zip(cols, actions, strict=False):
         col.button(
@@ -30,7 +33,7 @@ def render(session: PlaygroundSession) -> None:
             on_click=_once(action),
             width="stretch",
         )
-    with cols[4]:
+    with cols[5]:
         render_title(session)
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 from core.config import ConfigError
 from playground import controls, io_panel, tab
 from playground import widget_state as W
+from playground.panels import runs
 from playground.presets import load_preset
 from playground.session import PlaygroundSession
 
@@ -15,6 +16,7 @@ from playground.session import PlaygroundSession
 def render(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     with st.sidebar:
         st.title("Backprop Playground")
+        runs.render_edit_choice(session)
         if "presets" not in hidden:
             controls.render_presets(_on_preset)
         if "data" not in hidden:
