@@ -265,8 +265,13 @@ class PlaygroundSession:
         return True
 
     @_locked
-    def add_runs(self, runs: list[tuple[str, PlaygroundConfig]]) -> None:
-        """Add runs with these names and settings (a link's comparison), from step 0."""
+    def add_runs(
+        self, runs: list[tuple[str, PlaygroundConfig]], reference: str = RUN_NAMES[0]
+    ) -> None:
+        """Add runs with these names and settings (a link's comparison), from step 0; the
+        first run is named `reference`."""
+        if reference in RUN_NAMES and reference not in [name for name, _ in runs]:
+            self.experiment.reference.name = self.selected = reference
         for name, config in runs:
             try:
                 run = self.experiment.add_run(config)

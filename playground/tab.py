@@ -1,6 +1,6 @@
 """This browser tab's state in `st.session_state`: the session, built from the link on first
 use; the sidebar's widgets kept in step with the session's config; the link rewritten to say
-that config (only the differences from the lesson it names)."""
+that config (only the differences from the lesson it names) and every run side by side."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def session() -> PlaygroundSession:
         base, notices = _preset_from_link(params)
         url = query_to_state(params, base)
         new = PlaygroundSession.start(url.config, load_for)
+        new.add_runs(url.runs, reference=url.reference)
         if notices + url.notices:
             new.notify("warning", " ".join(notices + url.notices), "link")
         st.session_state[SESSION_KEY] = new
@@ -65,7 +66,13 @@ def sync_config_from_widgets(session: PlaygroundSession) -> None:
 
 
 def write_url(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
-    params = link_query(session.config, st.session_state.get(PRESET_KEY, ""), hidden)
+    params = link_query(
+        session.base_config,
+        st.session_state.get(PRESET_KEY, ""),
+        hidden,
+        runs=session.run_configs(),
+        reference=session.run_names[0],
+    )
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != params:
         st.query_params.from_dict(params)

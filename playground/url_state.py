@@ -8,6 +8,12 @@ compact parameter: `network.hidden=8:tanh,4:relu:bn:do0.2,3:tanh:maxout2`.
 Reading parses each value by its field's declared type and never raises: a bad
 or tampered parameter falls back to the base value and produces a notice that
 names it.
+
+Runs side by side (issue 11): `runs=A,B,C` names the runs, the first being the
+reference whose settings the parameters above hold; each other run's settings
+are written the same way over the reference's, under its name:
+`B.network.hidden=8:relu,8:relu`, `C.training.optimizer.name=adam`. A run with
+no parameter of its own is a clone of the reference.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from playground.presets import load_preset
 HIDDEN_KEY = "network.hidden"
 PRESET_KEY = "preset"
 HIDE_KEY = "hide"
-RESERVED_KEYS = (PRESET_KEY, HIDE_KEY)
+RUNS_KEY = "runs"
+RESERVED_KEYS = (PRESET_KEY, HIDE_KEY, RUNS_KEY)
+RUN_NAMES = ("A", "B", "C", "D")  # as core.experiment names them
 UNWRITTEN_FIELDS = ("title", "notes")  # descriptive text stays out of the URL
 MAX_LAYER_SPEC_CHARS = 60  # the longest: "256:leaky_relu:bn:do1.2345678901234567e-05:maxout8"
 MAX_VALUE_CHARS = MAX_HIDDEN_LAYERS * MAX_LAYER_SPEC_CHARS
@@ -45,10 +53,12 @@ HIDEABLE_SECTIONS = ("presets", "data", "network", "training", "charts", "io")
 
 @dataclass
 class UrlState:
-    config: PlaygroundConfig
+    config: PlaygroundConfig  # the reference run's settings (the only run's, without `runs`)
     preset: str = ""
     hidden_sections: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)
+    reference: str = RUN_NAMES[0]  # the reference run's name
+    runs: list[tuple[str, PlaygroundConfig]] = field(default_factory=list)  # the other runs
 
 
 # --- hidden layers <-> compact spec ---------------------------------------------------------
@@ -147,16 +157,35 @@ def config_to_query(
     return params
 
 
-def link_query(config: PlaygroundConfig, preset: str = "", hide=()) -> dict[str, str]:
+def runs_to_query(
+    config: PlaygroundConfig, runs=(), reference: str = RUN_NAMES[0]
+) -> dict[str, str]:
+    """The parameters of runs side by side: `runs` ((name, settings) of every run but the
+    reference) each written over the reference's settings `config`; none for one run."""
+    if not runs:
+        return {}
+    params = {RUNS_KEY: ",".join([reference, *(name for name, _ in runs)])}
+    for name, run_config in runs:
+        for path, text in config_to_query(run_config, base=config).items():
+            params[f"{name}.{path}"] = text
+    return params
+
+
+def link_query(
+    config: PlaygroundConfig, preset: str = "", hide=(), runs=(), reference: str = RUN_NAMES[0]
+) -> dict[str, str]:
     """The link for `config`, over the named preset while the config still shows that preset's
-    title and notes (so a reload shows them again), else over the defaults."""
+    title and notes (so a reload shows them again), else over the defaults; with the other
+    runs (`runs`: (name, settings)) written over it (`runs_to_query`)."""
     try:
         base = load_preset(preset) if preset else None
     except ConfigError:
         base = None
     if base is None or (base.title, base.notes) != (config.title, config.notes):
-        return config_to_query(config, hide=hide)
-    return config_to_query(config, preset, hide, base)
+        params = config_to_query(config, hide=hide)
+    else:
+        params = config_to_query(config, preset, hide, base)
+    return params | runs_to_query(config, runs, reference)
 
 
 def _parse(hint: Any, text: str) -> object:
@@ -189,8 +218,12 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
     notices: list[str] = []
     tree = to_dict(base or PlaygroundConfig())
     state = UrlState(config=base or PlaygroundConfig())
-    if len(params) > MAX_PARAMS:
-        notices.append(f"The link has {len(params)} parameters (at most {MAX_PARAMS}): ignored.")
+    runs = {k: v for k, v in params.items() if _run_of(k)}
+    params = {k: v for k, v in params.items() if k not in runs}
+    limit = MAX_PARAMS * (len(RUN_NAMES) - 1)  # the other runs' (each checked again alone)
+    if len(params) > MAX_PARAMS or len(runs) > limit:
+        total = len(params) + len(runs)
+        notices.append(f"The link has {total} parameters (at most {MAX_PARAMS} a run): ignored.")
         state.notices = notices
         return state
     for key, raw in sorted(params.items(), key=lambda kv: FIELD_ORDER.get(kv[0], -1)):
@@ -207,6 +240,9 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
         try:
             value = spec_to_hidden(text) if key == HIDDEN_KEY else _parse(LEAF_TYPES[key], text)
             set_path(candidate, key, value)
+            if key == HIDDEN_KEY:  # the base's frozen layers that no longer exist (a later
+                net = candidate["network"]  # `network.frozen` says which are frozen)
+                net["frozen"] = [i for i in net["frozen"] if i <= len(value)]
             from_dict(PlaygroundConfig, _relax_head(copy.deepcopy(candidate)))
         except (ConfigError, ValueError, TypeError) as err:
             notices.append(f"Link parameter '{key}' = '{text[:60]}' is invalid ({_reason(err)}).")
@@ -214,8 +250,39 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
         tree = candidate
     state.config = from_dict(PlaygroundConfig, _relax_head(tree, notices))
     state.hidden_sections = _parse_hide(_first(params.get(HIDE_KEY, "")), notices)
+    state.reference, state.runs = _read_runs(
+        _first(params.get(RUNS_KEY, "")), runs, state.config, notices
+    )
     state.notices = notices
     return state
+
+
+def _run_of(key: str) -> str:
+    """The run a parameter belongs to ("B" for "B.network.init"), "" for the reference's."""
+    name, dot, _ = key.partition(".")
+    return name if dot and name in RUN_NAMES else ""
+
+
+def _read_runs(
+    names_text: str, params: Mapping[str, object], base: PlaygroundConfig, notices: list[str]
+) -> tuple[str, list[tuple[str, PlaygroundConfig]]]:
+    """The reference's name and the other runs' settings, each read over `base`."""
+    names = [n.strip() for n in names_text.split(",") if n.strip()]
+    known = [n for n in dict.fromkeys(names) if n in RUN_NAMES]
+    if len(known) != len(names):
+        notices.append(f"Link parameter 'runs' = '{names_text[:60]}': runs are named A to D.")
+    stray = sorted({_run_of(k) for k in params} - set(known[1:]))
+    if stray:
+        notices.append(f"Settings of run(s) {', '.join(stray)} not listed in 'runs' were ignored.")
+    if len(known) < 2:
+        return (known or list(RUN_NAMES))[0], []
+    runs = []
+    for name in known[1:]:
+        own = {k.partition(".")[2]: v for k, v in params.items() if _run_of(k) == name}
+        state = query_to_state(own, base)
+        notices += [f"Run {name}: {n}" for n in state.notices]
+        runs.append((name, state.config))
+    return known[0], runs
 
 
 def _reason(err: Exception) -> str:
