@@ -72,14 +72,13 @@ def render(session: PlaygroundSession) -> None:
 def _runs_table(session: PlaygroundSession) -> None:
     ref = session.runs[0].name
     rows = session.run_rows()
-    st.dataframe(
+    st.table(
         {
             "Run": [r.name for r in rows],
             f"Differs from {ref}": [r.differences for r in rows],
             "Made as": [r.origin for r in rows],
         },
         hide_index=True,
-        key="runs_table",
     )
     cols = st.columns(len(rows) + 2)
     for col, row in zip(cols, rows, strict=False):
@@ -166,7 +165,7 @@ def render_status(session: PlaygroundSession, snaps: dict) -> None:
         rows["Test loss"].append(fmt(snap.val_loss))
         acc = snap.val_accuracy
         rows["Test accuracy"].append("–" if acc is None else f"{acc:.1%}")
-    st.dataframe(rows, hide_index=True, key="runs_metrics")
+    st.table(rows, hide_index=True)
     for name, snap in snaps.items():
         if snap.divergence.diverged:
             st.error(f"Run {name} stopped alone: training diverged: {snap.divergence.reason}")

@@ -16,7 +16,7 @@ from tests.playground.test_url_state import valid_configs
 
 def _runs_table(at) -> dict[str, str]:
     """Run name -> what differs from the reference, as the runs table shows it."""
-    frame = next(d.value for d in at.dataframe if "Run" in d.value.columns and "Made as" in d.value)
+    frame = next(t.value for t in at.table if "Made as" in t.value.columns)
     differs = next(c for c in frame.columns if c.startswith("Differs from"))
     return dict(zip(frame["Run"], frame[differs], strict=True))
 
@@ -111,7 +111,7 @@ def test_one_run_looks_as_before():
     assert any(i.endswith("-output_chart") for i in ids)
     assert any(i.endswith("-network_chart") for i in ids)
     assert not any(i.endswith("_A") for i in ids)
-    assert not [d for d in at.dataframe if "Made as" in d.value]
+    assert not [t for t in at.table if "Made as" in t.value.columns]
 
 
 def test_the_slider_shows_an_earlier_steps_map_and_marks_the_curves():

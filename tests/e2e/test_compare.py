@@ -1,0 +1,61 @@
+"""Runs side by side in headless Chromium (issue 11): Compare, change B's activation, Play, the
+loss chart overlays A and B in their colours, the maps and diagrams sit side by side.
+
+Screenshots go to artifacts/screenshots/ and are meant to be looked at.
+"""
+
+import pytest
+
+from tests.e2e.browser_helpers import (
+    click,
+    exception_boxes,
+    open_app,
+    screenshot,
+    steps,
+    wait_idle,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+GROUPS_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  return gd && gd.data ? [...new Set(gd.data.map(t => t.legendgroup).filter(Boolean))] : [];
+}"""
+CHARTS_JS = """() => [...document.querySelectorAll('.bp-liveview-chart')].map(
+  c => c.dataset.chart)"""
+
+
+def _pick(page, label: str, nth: int, option: str) -> None:
+    """Pick `option` in the sidebar's `nth` select box labelled `label`."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    select = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text=label).nth(nth)
+    select.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def test_compare_b_with_relu_overlays_the_curves(page, app_url):
+    open_app(page, app_url)
+    click(page, "Compare")
+    wait_until(lambda: page.get_by_text("Edit run").count() >= 1, timeout=30)
+    layers = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+        has_text="Activation"
+    )
+    for i in range(layers.count()):
+        _pick(page, "Activation", i, "relu")
+    wait_until(lambda: "activation relu" in page.inner_text("body"), timeout=30)
+    click(page, "Play")
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
+    wait_until(lambda: steps(page) > 300, timeout=90)
+    wait_until(lambda: {"A", "B"} <= set(page.evaluate(GROUPS_JS, "loss_chart")), timeout=30)
+    shown = set(page.evaluate(CHARTS_JS))
+    assert {"output_chart_A", "output_chart_B", "network_chart_A", "network_chart_B"} <= shown
+    screenshot(page, "compare_01_playing")
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    wait_until(lambda: page.get_by_text("Travel back in time").count() >= 1, timeout=30)
+    assert exception_boxes(page) == 0
+    screenshot(page, "compare_02_paused")
+    assert page.js_errors == []
