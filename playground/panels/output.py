@@ -69,6 +69,8 @@ def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool) 
                 height=420 if len(views) == 1 else 300,
                 uirevision=f"output_{view.name}",
             )
+            if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
+                fig.update_layout(showlegend=False)
             key = "output_chart" if len(views) == 1 else f"output_chart_{view.name}"
             plot(fig, key, "output" if len(views) == 1 else "run_output")
 

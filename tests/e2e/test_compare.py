@@ -58,4 +58,18 @@ def test_compare_b_with_relu_overlays_the_curves(page, app_url):
     wait_until(lambda: page.get_by_text("Travel back in time").count() >= 1, timeout=30)
     assert exception_boxes(page) == 0
     screenshot(page, "compare_02_paused")
+    # time travel: the slider a few checkpoints back, then a branch from there
+    travel = page.locator('[data-testid="stExpander"]').filter(has_text="Travel back in time")
+    travel.get_by_role("slider").focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    wait_idle(page)
+    wait_until(lambda: page.get_by_text("as it was at step").count() >= 2, timeout=30)
+    screenshot(page, "compare_03_time_travel")
+    click(page, "Branch from here")
+    wait_until(lambda: page.get_by_text("branch of B at step").count() >= 1, timeout=30)
+    wait_until(lambda: "C" in page.evaluate(GROUPS_JS, "loss_chart"), timeout=30)
+    wait_idle(page)
+    assert exception_boxes(page) == 0
+    screenshot(page, "compare_04_branched")
     assert page.js_errors == []

@@ -149,6 +149,8 @@ def test_branch_from_here_adds_a_run_with_the_learning_rate_halved():
     assert set(_steps(at).values()) == {steps[2]}  # every run went back there
     assert f"learning rate {lr / 2:g}" in _runs_table(at)["B"]
     assert session_of(at).selected == "B"
+    assert next(r for r in at.radio if r.label == "Edit run").value == "B"
+    assert at.select_slider(key=W.key("training.optimizer.learning_rate")).value == lr / 2
 
 
 def test_other_data_is_not_a_controlled_comparison():
