@@ -96,8 +96,9 @@ def frame(
 ):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
     driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
-    with n is redrawn in one frame out of n (and in every whole frame); in the others the
-    browser keeps its drawing. `trained`: the page shows work that a lost session would lose
+    with n is redrawn in one frame out of n while running (and in every whole frame, and in
+    every frame while paused, which may be the last for a while); in the others the browser
+    keeps its drawing. `trained`: the page shows work that a lost session would lose
     (`LiveLoop.take_rejoined` reports a page that lost it)."""
     loop, builder = _state(key)
     number, answers, full = loop.next_frame()
@@ -129,7 +130,8 @@ def plot(figure, key: str) -> bool:
     if current is None:
         return False
     kept = current.builder.sent.get(key)
-    if kept is not None and not current.full and current.id % current.cadence.get(key, 1):
+    skip = current.running and current.id % current.cadence.get(key, 1)  # paused: no next frame
+    if kept is not None and not current.full and skip:
         _component(key=key, data=kept)  # the same part again: the browser keeps its drawing
         return True
     part = current.builder.chart(

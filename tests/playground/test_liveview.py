@@ -199,6 +199,23 @@ def test_in_the_app_a_page_that_lost_its_session_is_told_and_training_starts_ove
     assert steps(at) == 2 and messages(at).count("lost its session") == 1
 
 
+@pytest.mark.parametrize("acks", [1, 2])
+def test_the_frame_after_pause_redraws_every_chart(acks):
+    """Paused, no next frame comes: the inspection charts must not keep a stale drawing."""
+    from playground.live import LIVE_VIEW
+    from tests.playground.apptest_helpers import ack, click, open_app
+
+    at = click(open_app(), "Play")
+    for _ in range(acks):
+        ack(at)
+    click(at, "Pause")
+    elements = {str(e.proto.id).rsplit("-", 1)[-1]: e for e in at.get("bidi_component")}
+    head = decode(elements[LIVE_VIEW].proto.bytes)
+    assert head["running"] is False
+    part = decode(elements["gradients_chart"].proto.bytes)
+    assert part["frame"] == head["id"] and "gradients_chart" in head["members"]
+
+
 def test_a_tick_reports_the_time_since_the_previous_one():
     loop = LiveLoop()
     _sent(loop, 2)
