@@ -8,6 +8,7 @@ The limits double as the guard rails of a shared classroom server.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -452,3 +453,14 @@ def _validate_network(net: NetworkConfig, path: str) -> None:
             raise ConfigError(
                 f"{prefix}frozen[{i}]", idx, f"a layer index from 0 to {len(net.hidden)}"
             )
+
+
+def align_task(config: PlaygroundConfig, task: str) -> PlaygroundConfig:
+    """The dataset decides the task; keep the chosen head when it fits, else the task's default
+    (a copy; `config` itself when it already fits)."""
+    if config.network.task == task:
+        return config
+    aligned = copy.deepcopy(config)
+    aligned.network.task = task
+    aligned.network.head = fitting_head(task, aligned.network.head)
+    return aligned

@@ -44,8 +44,8 @@ from core.config import (
     ConfigError,
     LayerConfig,
     PlaygroundConfig,
+    align_task,
     field_metadata,
-    fitting_head,
     flatten,
     limits,
     set_path,
@@ -458,16 +458,6 @@ class Run:
         return self.config
 
 
-def _aligned(config: PlaygroundConfig, task: str) -> PlaygroundConfig:
-    """The dataset decides the task; keep the chosen head when it fits."""
-    if config.network.task == task:
-        return config
-    aligned = copy.deepcopy(config)
-    aligned.network.task = task
-    aligned.network.head = fitting_head(task, aligned.network.head)
-    return aligned
-
-
 def _live_values(config: PlaygroundConfig) -> dict[str, float]:
     flat = flatten(to_dict(config))
     return {path: flat[path] for path in _LIVE}
@@ -534,7 +524,7 @@ class Experiment:
         self._datasets: dict[str, Dataset] = {}
         config = copy.deepcopy(config)
         dataset = self._dataset(config)
-        config = _aligned(config, dataset.task)
+        config = align_task(config, dataset.task)
         self._check_limits([(config, dataset)])
         self._add(RUN_NAMES[0], config, dataset, Trainer(config, dataset), "")
 
@@ -574,7 +564,7 @@ class Experiment:
         self._check_room()
         config = copy.deepcopy(source.config if config is None else config)
         dataset = self._dataset(config)
-        config = _aligned(config, dataset.task)
+        config = align_task(config, dataset.task)
         self._check_limits([(r.config, r.dataset) for r in self.runs] + [(config, dataset)])
         start = source.checkpoints.at(0)
         init = shared_initial_params(start, config, dataset, source.dataset)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import predictions, weight_edit
-from core.config import ConfigError, PlaygroundConfig, fitting_head
+from core.config import ConfigError, PlaygroundConfig, align_task
 from core.data import DataError, Dataset
 from core.experiment import (
     RUN_NAMES,
@@ -665,16 +665,6 @@ def _continues(step: int | None) -> str:
             "saved by an older version), so Steps counts from 0."
         )
     return f"its weights and settings; training continues from step {step:,}."
-
-
-def align_task(config: PlaygroundConfig, task: str) -> PlaygroundConfig:
-    """The dataset decides the task; keep the chosen head when it fits, else the task's default."""
-    if config.network.task == task:
-        return config
-    aligned = copy.deepcopy(config)
-    aligned.network.task = task
-    aligned.network.head = fitting_head(task, aligned.network.head)
-    return aligned
 
 
 def _get(config: PlaygroundConfig, path: tuple[str, ...]):

@@ -28,6 +28,7 @@ from playground.charts.common import (
     style,
     subplot_grid,
 )
+from playground.charts.training_curves import step_note
 
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # A, B, C, D: blue, red, green, purple
 RUN_COLOR_NAMES = ("blue", "red", "green", "violet")  # the same, as Streamlit's Markdown names
@@ -78,22 +79,6 @@ def _vline(step: float, color: str, dash: str, name: str, rows: int = 1) -> list
     ]
 
 
-def _label(step: float, text: str, color: str, name: str, y: float) -> dict:
-    return {
-        "x": step,
-        "y": y,
-        "xref": "x",
-        "yref": "paper",
-        "text": text,
-        "showarrow": False,
-        "xanchor": "right",
-        "yanchor": "top",
-        "font": {"size": 10, "color": color},
-        "bgcolor": "rgba(255,255,255,0.8)",
-        "name": name,
-    }
-
-
 def _marks(layout: dict, runs: list[RunCurves], marker_step: int | None, rows: int) -> None:
     """A stopped run's stop (dotted, in its colour) and the step shown (dashed, dark)."""
     shapes, notes = layout.setdefault("shapes", []), layout.setdefault("annotations", [])
@@ -102,10 +87,10 @@ def _marks(layout: dict, runs: list[RunCurves], marker_step: int | None, rows: i
             color, at = run_color(run.name), run.stopped_step
             shapes += _vline(at, color, "dot", f"stop_{run.name}", rows)
             text = f"{run.name} stopped at step {at}"
-            notes.append(_label(at, text, color, "stop", 0.98 - 0.08 * i))
+            notes.append(step_note(at, text, color, "stop", 0.98 - 0.08 * i))
     if marker_step is not None:
         shapes += _vline(marker_step, TEXT, "dash", "shown_step", rows)
-        notes.append(_label(marker_step, f"shown: step {marker_step}", TEXT, "shown_step", 0.6))
+        notes.append(step_note(marker_step, f"shown: step {marker_step}", TEXT, "shown_step", 0.6))
 
 
 def _group(name: str) -> dict:

@@ -78,23 +78,26 @@ def _vrect(layout: dict, x0: float, x1: float, rows: int, name: str) -> None:
     )
 
 
+def step_note(step: float, text: str, color: str, name: str, y: float) -> dict:
+    """A small label at `step` on the x axis, `y` up the plot (paper units), right-aligned."""
+    return {
+        "x": step,
+        "y": y,
+        "xref": "x",
+        "yref": "paper",
+        "text": text,
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "top",
+        "align": "right",
+        "font": {"size": 10, "color": color},
+        "bgcolor": "rgba(255,255,255,0.8)",
+        "name": name,
+    }
+
+
 def _mark(layout: dict, step: float, text: str, color: str, name: str, y: float) -> None:
-    layout.setdefault("annotations", []).append(
-        {
-            "x": step,
-            "y": y,
-            "xref": "x",
-            "yref": "paper",
-            "text": text,
-            "showarrow": False,
-            "xanchor": "right",
-            "yanchor": "top",
-            "align": "right",
-            "font": {"size": 10, "color": color},
-            "bgcolor": "rgba(255,255,255,0.8)",
-            "name": name,
-        }
-    )
+    layout.setdefault("annotations", []).append(step_note(step, text, color, name, y))
 
 
 def _patience_end(history: History, es: EarlyStoppingState) -> int | None:
