@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import streamlit as st
 
@@ -17,6 +20,16 @@ def plot(fig, key: str, caption: str) -> None:
     if not liveview.plot(fig, key):
         st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
     st.caption(CAPTIONS[caption])
+
+
+@contextlib.contextmanager
+def lazy_expander(title: str, key: str, caption: str) -> Iterator[bool]:
+    """An expander with its caption; yields whether it is open (a closed one computes nothing,
+    and opening or closing it reruns the page so that it fills)."""
+    box = st.expander(title, key=key, on_change="rerun")
+    with box:
+        st.caption(caption)
+        yield box.open
 
 
 def fmt(value: float | None, digits: int = 4) -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import microscope
 from playground.charts import microscope as tables
-from playground.panels.common import escape
+from playground.panels.common import escape, lazy_expander
 from playground.session import PlaygroundSession
 
 TITLE = "Backprop microscope"
@@ -27,10 +27,8 @@ FROM_BATCH, ANY_POINT = "the next batch", "any training point"
 
 
 def render(session: PlaygroundSession) -> None:
-    box = st.expander(TITLE, key=OPEN, on_change="rerun")
-    with box:
-        st.caption(CAPTION)
-        if box.open and session.trainer is not None:
+    with lazy_expander(TITLE, OPEN, CAPTION) as opened:
+        if opened and session.trainer is not None:
             with session.lock:  # the live loop trains under this lock
                 space = microscope.weights_of(session.trainer)
                 plan = microscope.next_step(session.trainer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import microscope, weight_edit
-from playground.panels.common import escape, fmt
+from playground.panels.common import escape, fmt, lazy_expander
 from playground.panels.microscope import choose_weight
 from playground.session import PlaygroundSession
 
@@ -31,10 +31,8 @@ LEVELS = {"success": st.success, "error": st.error}
 
 
 def render(session: PlaygroundSession) -> None:
-    box = st.expander(TITLE, key=OPEN, on_change="rerun")
-    with box:
-        st.caption(CAPTION)
-        if box.open and session.trainer is not None:
+    with lazy_expander(TITLE, OPEN, CAPTION) as opened:
+        if opened and session.trainer is not None:
             with session.lock:  # the live loop trains under this lock
                 space = microscope.weights_of(session.trainer)
                 weight = choose_weight(space, PREFIX)
