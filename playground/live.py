@@ -40,6 +40,7 @@ SESSION_LOST = (
 def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     """One fragment draws every live chart; the browser's acks rerun it (no timer)."""
     st.fragment(_live_panel)(session, hidden)
+    runs.render_time_travel(session)  # while paused, below the charts so they do not move
     microscope.render(session)  # outside the frame: the next step, refreshed on each page run
     weights.render(session)  # outside the frame too: Set reruns the page
 

@@ -63,9 +63,14 @@ def render_edit_choice(session: PlaygroundSession) -> None:
 
 
 def render(session: PlaygroundSession) -> None:
-    """The runs table and the time-travel controls (outside the live frame)."""
+    """The runs table, above the live frame (only when comparing)."""
     if session.comparing:
         _runs_table(session)
+
+
+def render_time_travel(session: PlaygroundSession) -> None:
+    """The time-travel controls while paused, below the live frame: they come and go with
+    Pause and Play without moving the charts."""
     _time_travel(session)
 
 
