@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.e2e.server import ARTIFACTS
 
 METRICS_JS = """() => Object.fromEntries(
@@ -70,3 +72,21 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def open_list(select, option):
+    """Open the select box's list until `option` shows (a rerun that lands just after the
+    click redraws the box and closes its list); the option."""
+
+    def shown() -> bool:
+        if option.is_visible():
+            return True
+        select.click()
+        try:
+            option.wait_for(state="visible", timeout=2000)
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    wait_until(shown, timeout=40)
+    return option

@@ -10,6 +10,7 @@ from tests.e2e.browser_helpers import (
     click,
     exception_boxes,
     open_app,
+    open_list,
     screenshot,
     steps,
     wait_idle,
@@ -30,8 +31,7 @@ def _pick(page, label: str, nth: int, option: str) -> None:
     """Pick `option` in the sidebar's `nth` select box labelled `label`."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     select = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text=label).nth(nth)
-    select.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    open_list(select, page.get_by_role("option", name=option, exact=True)).click()
     wait_idle(page)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.browser_helpers import (
     click,
     exception_boxes,
     open_app,
+    open_list,
     screenshot,
     steps,
     wait_idle,
@@ -63,7 +63,7 @@ def open_expander(page, title: str):
 def choose(box, label: str, option: str) -> None:
     """Pick `option` in the select box labelled `label` inside `box`."""
     select = box.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    _open_list(select, box.page.get_by_role("option", name=option, exact=True)).click()
+    open_list(select, box.page.get_by_role("option", name=option, exact=True)).click()
     wait_idle(box.page)
     wait_until(lambda: option in shown_choice(select), timeout=20)
 
@@ -71,30 +71,12 @@ def choose(box, label: str, option: str) -> None:
 def choose_nth(box, label: str, index: int) -> str:
     """Pick the option at `index` (0-based) of the select box labelled `label`; its text."""
     select = box.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    option = _open_list(select, box.page.get_by_role("option").nth(index))
+    option = open_list(select, box.page.get_by_role("option").nth(index))
     name = option.inner_text().strip()
     option.click()
     wait_idle(box.page)
     wait_until(lambda: name in shown_choice(select), timeout=20)
     return name
-
-
-def _open_list(select, option):
-    """Open the select box's list until `option` shows (a rerun that lands just after the
-    click redraws the box and closes its list); the option."""
-
-    def shown() -> bool:
-        if option.is_visible():
-            return True
-        select.click()
-        try:
-            option.wait_for(state="visible", timeout=2000)
-        except PlaywrightTimeout:
-            return False
-        return True
-
-    wait_until(shown, timeout=40)
-    return option
 
 
 def shown_choice(select) -> str:
