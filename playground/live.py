@@ -90,6 +90,7 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     snaps = session.snapshots() if session.comparing else None
     curves = runs.curves(session, snaps) if snaps else None
     views = session.run_views(step) if snaps or step is not None else None
+    looked_at = microscope.focus(session) if views is None else None  # marked on one run's maps
     focus = "charts" not in hidden and inspection.select_focus(session.config.focus)
     if focus:  # the lesson's key chart first: in view without scrolling
         inspection.render(session, curves)
@@ -101,12 +102,12 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             runs.render_status(session, snaps)
         else:
             metrics.render_status(snap)
-            output.render(session, views, step)
+            output.render(session, views, step, looked_at)
         loss.render(session, curves, step)
         doctor.render(session)
     with left:
         if views is None:
-            network.render(session)
+            network.render(session, looked_at)
         else:
             runs.render_networks(views, step)
     if snaps:  # the maps side by side, the page's width

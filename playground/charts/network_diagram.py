@@ -11,6 +11,11 @@ A frozen layer (one the optimizer does not update: the config's `network.frozen`
 grey band labelled "frozen" under its nodes, the links into it are dashed, and the footnote names
 the frozen layers (the titles are left alone, so they fit as before).
 
+The backprop microscope's weight (`Highlight`) is marked: its link outlined in dark and drawn
+thick, the neurons it joins ringed, the path from its neuron on to the output (every later
+neuron: each one's delta feeds the chosen weight's) dotted with light rings, and a line under the
+plot names it ("microscope: x₂ → hidden 1 #3").
+
 Column titles stay legible however deep the net: the figure is responsive, so they are chosen to
 fit the narrowest width it is drawn at (`min_width`, a phone). Each title is about
 len(text) * CHAR_WIDTH * font px wide; two titles in one row need their centres at least half
@@ -21,6 +26,7 @@ those short titles on two staggered rows; only if even that is too tight is a ti
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +62,21 @@ FROZEN = "frozen"  # the label under a frozen layer
 FROZEN_DASH = "dash"  # the links into a frozen layer
 FROZEN_BAND = "rgba(154, 165, 177, 0.18)"  # MUTED, faint: the band behind a frozen layer
 FROZEN_ROOM = 0.6  # node pitches added under the lowest node for the label
+MICROSCOPE = "microscope"  # the names of what marks the microscope's weight
+MICROSCOPE_COLOR = "#1f1f1f"  # near black: neither a weight's nor a class's colour
+RING = (0.37, 0.49)  # half width and height of a ring, in columns and node pitches (> image)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """The microscope's weight: W[from_unit, column] of block `block` (0 = the first hidden
+    layer; from_unit = the block's fan-in is the bias of the column's unit; in a maxout block the
+    column is unit·k + piece) and its label, e.g. "x₂ → hidden 1 #3"."""
+
+    block: int
+    from_unit: int
+    column: int
+    label: str
 
 
 @dataclass
@@ -134,6 +155,7 @@ def network_diagram(
     input_maps: np.ndarray | None = None,
     activations: list[str] | None = None,
     frozen: Sequence[int] = (),
+    highlight: Highlight | None = None,
     max_links: int = 200,
     max_inputs: int = 16,
     max_units: int = 32,
@@ -148,6 +170,7 @@ def network_diagram(
     unit's output over the input plane, rows = y ascending (see `maps_from_outputs`).
     input_maps: (n_inputs, res, res) of each input feature over the plane (optional).
     frozen: indices of the frozen blocks (0 = the first hidden layer, the last = output).
+    highlight: the backprop microscope's weight, marked with the path on to the output.
     min_width: the narrowest width in px the figure is drawn at; column titles fit there.
     """
     if not weights:
@@ -170,7 +193,11 @@ def network_diagram(
         if drawn < total:
             notes.append(f"{columns[i + 1].title}: strongest {drawn} of {total}")
     pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
-    data = _link_traces(links, scale, groups, float(np.clip(pitch / 40, 0.3, 1.0)), frozen)
+    thin = float(np.clip(pitch / 40, 0.3, 1.0))
+    data = _link_traces(links, scale, groups, thin, frozen)
+    marks = _marks(highlight, weights, sizes, groups, columns)
+    if marks is not None:
+        data += _mark_traces(marks, html.escape(highlight.label), thin)
     data += _node_traces(columns, weights, neuron_maps, float(np.clip(0.7 * pitch, 5, 16)))
 
     n_max = max(len(c.shown) for c in columns)
@@ -190,14 +217,161 @@ def network_diagram(
     if frozen:
         first, *rest = [columns[i + 1].title for i in frozen]
         footnote += _wrap([f"Frozen (not trained): {first}", *rest], min_width)
-    margin = {"l": MARGIN_X, "r": MARGIN_X, "t": 40, "b": 12 + FOOTNOTE_LINE * len(footnote)}
+    lines = len(footnote) + (marks is not None)
+    margin = {"l": MARGIN_X, "r": MARGIN_X, "t": 40, "b": 12 + FOOTNOTE_LINE * lines}
     style(layout, height=height, uirevision=uirevision, legend=False, margin=margin)
     layout["template"] = {"layout": TEMPLATE["layout"] | {"imagedefaults": IMAGE_DEFAULTS}}
     if images:
         layout["images"] = images
+    if marks is not None:
+        _ring(layout, marks)
+        _label(layout, html.escape(highlight.label))
     if footnote:
         note(layout, "<br>".join(footnote))
+        if marks is not None:  # under the microscope's line
+            layout["annotations"][-1]["yshift"] = -FOOTNOTE_LINE
     return figure(data, layout)
+
+
+@dataclass
+class _Marks:
+    """Where the microscope's weight is drawn: its link's end points (None for a bias or a
+    neuron left out), the ringed nodes (x, y) it joins and those on the path on, and the path's
+    segments as (x0, y0, x1, y1) rows."""
+
+    link: tuple[float, float, float, float] | None
+    positive: bool
+    joined: list[tuple[float, float]]
+    onward: list[tuple[float, float]]
+    path: np.ndarray
+
+
+def _marks(highlight, weights, sizes, groups, columns) -> _Marks | None:
+    """The microscope's weight placed on the drawn columns (None if it names no weight)."""
+    if highlight is None or not 0 <= highlight.block < len(weights):
+        return None
+    block = highlight.block
+    W = np.asarray(weights[block][0])
+    fan_in, units = W.shape[0], sizes[block + 1]
+    if not (0 <= highlight.from_unit <= fan_in and 0 <= highlight.column < W.shape[1]):
+        return None
+    unit = highlight.column // max(1, W.shape[1] // units)  # a maxout piece's unit
+    src, dst = columns[block], columns[block + 1]
+    source = None
+    if highlight.from_unit < fan_in:  # not the bias
+        source = highlight.from_unit
+        if block == 0:  # summarised inputs: the group holding it
+            source = next(g for g, members in enumerate(groups) if source in members)
+    a, b = _shown_at(src, source), _shown_at(dst, unit)
+    joined = [
+        (x, col.y[at]) for x, col, at in ((block, src, a), (block + 1, dst, b)) if at is not None
+    ]
+    link = None
+    if a is not None and b is not None:
+        link = (block, float(src.y[a]), block + 1, float(dst.y[b]))
+    onward, rows = [], []
+    if b is not None:  # every later neuron is on the path: its delta feeds this one's
+        starts = [(block + 1, dst.y[b])]
+        for i in range(block + 2, len(columns)):
+            ends = [(i, y) for y in columns[i].y]
+            rows += [(x0, y0, x1, y1) for x0, y0 in starts for x1, y1 in ends]
+            onward += ends
+            starts = ends
+    positive = bool(highlight.from_unit == fan_in or W[highlight.from_unit, highlight.column] >= 0)
+    path = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    return _Marks(link, positive, joined, onward, path)
+
+
+def _shown_at(column: _Column, index: int | None) -> int | None:
+    """The position of unit (or input group) `index` among a column's drawn nodes, or None."""
+    if index is None:
+        return None
+    hits = np.flatnonzero(column.shown == index)
+    return int(hits[0]) if len(hits) else None
+
+
+def _mark_traces(marks: _Marks, label: str, thin: float) -> list[dict]:
+    """The path on to the output (dotted), then the weight's link: a dark outline and its sign's
+    colour on top, thicker than any weight's link."""
+    traces = []
+    if len(marks.path):
+        xs = np.column_stack([marks.path[:, 0], marks.path[:, 2], np.full(len(marks.path), np.nan)])
+        ys = np.column_stack([marks.path[:, 1], marks.path[:, 3], np.full(len(marks.path), np.nan)])
+        traces.append(
+            {
+                "type": "scatter",
+                "x": f32(xs.ravel()),
+                "y": f32(ys.ravel()),
+                "mode": "lines",
+                "line": {"color": MICROSCOPE_COLOR, "width": 1.5, "dash": "dot"},
+                "opacity": 0.7,
+                "hoverinfo": "skip",
+                "name": f"{MICROSCOPE} path",
+                "meta": {MICROSCOPE: "path"},
+            }
+        )
+    if marks.link is None:
+        return traces
+    x0, y0, x1, y1 = marks.link
+    width = WIDTHS[-1] * thin + 1
+    for part, color, w in (
+        ("outline", MICROSCOPE_COLOR, width + 4),
+        ("weight", POSITIVE if marks.positive else NEGATIVE, width),
+    ):
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [x0, x1],
+                "y": [y0, y1],
+                "mode": "lines",
+                "line": {"color": color, "width": round(w, 2)},
+                "hovertemplate": f"{MICROSCOPE}: {label}<extra></extra>",
+                "name": f"{MICROSCOPE}: {label}" if part == "weight" else f"{MICROSCOPE} outline",
+                "meta": {MICROSCOPE: part},
+            }
+        )
+    return traces
+
+
+def _ring(layout: dict, marks: _Marks) -> None:
+    """A ring (a rectangle just outside the node's map) around each node the weight joins, a
+    lighter dotted one around each node on the path on."""
+    dx, dy = RING
+    for nodes, width, dash in ((marks.joined, 2.5, "solid"), (marks.onward, 1.2, "dot")):
+        for x, y in nodes:
+            layout.setdefault("shapes", []).append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "y",
+                    "x0": x - dx,
+                    "x1": x + dx,
+                    "y0": float(y) - dy,
+                    "y1": float(y) + dy,
+                    "line": {"color": MICROSCOPE_COLOR, "width": width, "dash": dash},
+                    "fillcolor": "rgba(0, 0, 0, 0)",
+                    "layer": "above",
+                    "name": f"{MICROSCOPE} ring",
+                }
+            )
+
+
+def _label(layout: dict, label: str) -> None:
+    """The line under the plot that names the microscope's weight."""
+    layout["annotations"].append(
+        {
+            "text": f"<b>{MICROSCOPE}:</b> {label}",
+            "x": 0,
+            "y": -0.02,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": 10, "color": MICROSCOPE_COLOR},
+            "name": MICROSCOPE,
+        }
+    )
 
 
 def _mark_frozen(layout: dict, frozen: list[int], bottom: float, top: float) -> None:

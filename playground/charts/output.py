@@ -2,6 +2,9 @@
 confidence), the fitted regression surface, or for 1D data the fitted curve (with an optional
 MC-dropout band). The values come from `core.predictions.output_map`: over the plane, shape
 (len(ys) * len(xs), k), rows y-major; a classifier's as class probabilities and its head's class.
+
+With the backprop microscope open, its training point is ringed on the plane ("microscope point",
+an extra marker with its own legend entry).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from playground.charts.common import (
     style,
 )
 
+MICROSCOPE_POINT = "microscope point"  # the marker's name (and legend entry)
+MICROSCOPE_COLOR = "#1f1f1f"  # near black, as on the network diagram
 MAX_DRAWN_POINTS = 1500  # per split; a random subset beyond that keeps the payload small
 BACKGROUND_STRENGTH = 0.6  # how far the background moves from white towards a class colour
 
@@ -87,6 +92,23 @@ def _points(x, y, marker: dict, name: str, hover: str, **extra) -> dict:
     return trace | {"name": name, "hovertemplate": hover} | extra
 
 
+def _microscope_point(dataset: Dataset, index: int | None) -> list[dict]:
+    """The microscope's training point `index` as a ring on the plane (none without a plane or
+    a valid index); drawn whatever the subset of points shown."""
+    raw = dataset.raw_train
+    if index is None or raw is None or np.shape(raw)[1] != 2 or not 0 <= index < len(raw):
+        return []
+    x, y = (float(v) for v in np.asarray(raw)[index])
+    marker = {
+        "symbol": "circle-open",
+        "size": 17,
+        "color": MICROSCOPE_COLOR,
+        "line": {"color": MICROSCOPE_COLOR, "width": 3},
+    }
+    hover = f"microscope: training point {int(index)}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
+    return [_points([x], [y], marker, MICROSCOPE_POINT, hover)]
+
+
 def _class_colorscale(n: int) -> list:
     """Stacked bands: z in [c, c+1) runs from white-ish to the colour of class c."""
     scale = []
@@ -134,6 +156,7 @@ def decision_boundary(
     classes: np.ndarray | None = None,
     show_test: bool = False,
     discretize: bool = False,
+    microscope_point: int | None = None,
     height: int = 420,
     uirevision: str = "output",
 ) -> go.Figure:
@@ -142,6 +165,7 @@ def decision_boundary(
     `pred`: class probabilities (n, C), or (n, 1) = P(class 1); `classes`: the class (n,) the
     model predicts (its head's, see `core.predictions.output_map`), by default the most probable.
     Colour = class (orange 0, blue 1, ...), strength = confidence. discretize: hard regions only.
+    microscope_point: a training point's index, ringed (the backprop microscope's).
     """
     probabilities = _class_probabilities(pred)
     p = _grid(probabilities, xs, ys)
@@ -165,6 +189,7 @@ def decision_boundary(
             data.append(
                 _points(raw[sel, 0], raw[sel, 1], marker, name, hover_xy, legendgroup=split)
             )
+    data += _microscope_point(dataset, microscope_point)
     layout = {}
     _axes(layout, xs, ys)
     return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
@@ -177,10 +202,12 @@ def regression_surface(
     pred: np.ndarray,
     *,
     show_test: bool = False,
+    microscope_point: int | None = None,
     height: int = 420,
     uirevision: str = "output",
 ) -> go.Figure:
-    """Predicted value over the plane; points coloured by their target on the same scale."""
+    """Predicted value over the plane; points coloured by their target on the same scale (and
+    the microscope's training point ringed, as in `decision_boundary`)."""
     p = _grid(pred, xs, ys)[..., 0]
     y_all = np.asarray(dataset.y_train, dtype=np.float64).reshape(len(dataset.y_train), -1)[:, 0]
     vals = np.concatenate([p.ravel(), y_all])
@@ -205,6 +232,7 @@ def regression_surface(
         marker["line"] = {"color": "#555", "width": 0.8 if split == "train" else 2}
         hover = "(%{x:.2f}, %{y:.2f})<br>target %{marker.color:.3f}"
         data.append(_points(raw[:, 0], raw[:, 1], marker, f"{split} points", hover))
+    data += _microscope_point(dataset, microscope_point)
     layout = {
         "coloraxis": {
             "colorscale": DIVERGING,
@@ -289,12 +317,13 @@ def output_figure(
     std: np.ndarray | None = None,
     show_test: bool = False,
     discretize: bool = False,
+    microscope_point: int | None = None,
     height: int = 420,
     uirevision: str = "output",
 ) -> go.Figure:
     """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve);
     for a classifier `pred` holds class probabilities and `classes` the predicted class (see
-    `decision_boundary`)."""
+    `decision_boundary`); `microscope_point` (a training index) is ringed on a plane."""
     if dataset.raw_dim not in (1, 2):
         return empty_figure(
             "No input plane for this dataset: see the sample predictions and confusion matrix.",
@@ -309,7 +338,14 @@ def output_figure(
         )
     if dataset.task == "regression":
         return regression_surface(
-            dataset, xs, ys, pred, show_test=show_test, height=height, uirevision=uirevision
+            dataset,
+            xs,
+            ys,
+            pred,
+            show_test=show_test,
+            microscope_point=microscope_point,
+            height=height,
+            uirevision=uirevision,
         )
     return decision_boundary(
         dataset,
@@ -319,6 +355,7 @@ def output_figure(
         classes=classes,
         show_test=show_test,
         discretize=discretize,
+        microscope_point=microscope_point,
         height=height,
         uirevision=uirevision,
     )

@@ -7,6 +7,8 @@ whenever the page reruns (Step, Step epoch, a choice here). Closed, it computes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from core import microscope
@@ -61,29 +63,88 @@ def choose_weight(
 ) -> microscope.WeightChoice:
     """Select boxes for one weight or bias (layer, to, from), keyed by `prefix` and the net's
     shape (a new shape starts from the defaults); shared with the weight editor."""
-    shape = "x".join(str(len(layer.targets)) for layer in space)
+    keys = _WeightKeys(space, prefix)
     a, b, c = st.columns(3)
     block = a.selectbox(
         "Layer",
         range(len(space)),
         index=len(space) - 1,
-        key=f"{prefix}_layer_{shape}",
+        key=keys.layer,
         format_func=lambda i: space[i].name,
     )
     layer = space[block]
     to = b.selectbox(
         "To neuron",
         range(len(layer.targets)),
-        key=f"{prefix}_to_{shape}_{block}",
+        key=keys.to(block),
         format_func=lambda j: layer.targets[j],
     )
     source = c.selectbox(
         "From (weight or bias)",
         range(len(layer.sources)),
-        key=f"{prefix}_from_{shape}_{block}",
+        key=keys.source(block),
         format_func=lambda j: layer.sources[j],
     )
     return microscope.WeightChoice(block, source, to)
+
+
+@dataclass(frozen=True)
+class _WeightKeys:
+    """The chooser's widget keys: per net shape, and per layer for its to and from boxes."""
+
+    space: tuple[microscope.LayerWeights, ...]
+    prefix: str
+
+    @property
+    def shape(self) -> str:
+        return "x".join(str(len(layer.targets)) for layer in self.space)
+
+    @property
+    def layer(self) -> str:
+        return f"{self.prefix}_layer_{self.shape}"
+
+    def to(self, block: int) -> str:
+        return f"{self.prefix}_to_{self.shape}_{block}"
+
+    def source(self, block: int) -> str:
+        return f"{self.prefix}_from_{self.shape}_{block}"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the open microscope looks at, for the diagram and the output map to mark: the
+    weight, its label ("x₂ → hidden 1 #3") and the training point (an index of the set)."""
+
+    weight: microscope.WeightChoice
+    label: str
+    point: int
+
+
+def focus(session: PlaygroundSession) -> Focus | None:
+    """The microscope's weight and point as its widgets hold them (their defaults before they
+    are first drawn), read without drawing anything; None while it is closed. Called under
+    `session.lock` where the live frame gathers what its panels draw."""
+    if not st.session_state.get(OPEN) or session.trainer is None:
+        return None
+    space = microscope.weights_of(session.trainer)
+    plan = microscope.next_step(session.trainer)
+    keys = _WeightKeys(space, "microscope")
+    block = _held(keys.layer, len(space), len(space) - 1)
+    layer = space[block]
+    to = _held(keys.to(block), len(layer.targets), 0)
+    source = _held(keys.source(block), len(layer.sources), 0)
+    if st.session_state.get(POINT_SOURCE, FROM_BATCH) == ANY_POINT:
+        point = _held(POINT_INDEX, len(plan.X_train), 0)
+    else:
+        point = plan.indices[_held(f"{BATCH_POSITION}_{len(plan.indices)}", len(plan.indices), 0)]
+    label = f"{layer.sources[source]} → {layer.targets[to]}"
+    return Focus(microscope.WeightChoice(block, source, to), label, int(point))
+
+
+def _held(key: str, n: int, default: int) -> int:
+    """The index a widget holds under `key` (its default when it holds none or a stale one)."""
+    value = st.session_state.get(key, default)
+    return int(value) if isinstance(value, int) and 0 <= value < n else default
 
 
 def draw(view: microscope.Microscope) -> None:

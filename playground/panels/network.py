@@ -1,13 +1,16 @@
-"""The network diagram: links by weight, and each neuron's output over the input plane."""
+"""The network diagram: links by weight, and each neuron's output over the input plane; with
+the backprop microscope open, its weight and the path on to the output marked."""
 
 from __future__ import annotations
 
 from playground import charts
+from playground.charts.network_diagram import Highlight
 from playground.panels.common import plot
+from playground.panels.microscope import Focus
 from playground.session import PlaygroundSession
 
 
-def render(session: PlaygroundSession) -> None:
+def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
     maps = session.neuron_maps()
     fig = charts.network_diagram(
         session.trainer.weights(),
@@ -17,5 +20,11 @@ def render(session: PlaygroundSession) -> None:
         input_maps=maps and maps.inputs,
         activations=session.layer_activations,
         frozen=session.frozen_layers,
+        highlight=focus and Highlight(*_where(focus), focus.label),
     )
     plot(fig, "network_chart", "network")
+
+
+def _where(focus: Focus) -> tuple[int, int, int]:
+    weight = focus.weight
+    return weight.block, weight.from_unit, weight.to_unit

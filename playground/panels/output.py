@@ -8,16 +8,21 @@ import streamlit as st
 
 from playground import charts
 from playground.panels.common import plot
+from playground.panels.microscope import Focus
 from playground.session import PlaygroundSession, RunView
 
 SAMPLE_IMAGES = 24  # test images shown with their predicted class
 
 
 def render(
-    session: PlaygroundSession, views: list[RunView] | None = None, step: int | None = None
+    session: PlaygroundSession,
+    views: list[RunView] | None = None,
+    step: int | None = None,
+    focus: Focus | None = None,
 ) -> None:
     """The selected run's output; with `views` (several runs, or an earlier step) the map of
-    each run side by side, as it was at `step` if given."""
+    each run side by side, as it was at `step` if given. `focus`: the backprop microscope's
+    choice, whose training point the selected run's map rings."""
     dataset = session.dataset
     if dataset.image_shape is not None:
         _render_image_predictions(session)
@@ -40,6 +45,7 @@ def render(
         std=out.std,
         show_test=show_test,
         discretize=discretize,
+        microscope_point=focus and focus.point,
     )
     plot(fig, "output_chart", "output")
 

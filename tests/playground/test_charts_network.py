@@ -7,6 +7,7 @@ import pytest
 
 from playground.charts import maps_from_outputs, network_diagram
 from playground.charts.common import NEGATIVE, POSITIVE
+from playground.charts.network_diagram import MICROSCOPE, Highlight
 from tests.playground.test_charts_common import annotation_texts, layer_names, make_weights
 
 
@@ -199,3 +200,95 @@ def test_nothing_is_frozen_unless_asked():
     fig = network_diagram(make_weights([2, 4, 1]), layer_names(2), frozen=[7])  # no such block
     assert all(t.line.dash is None for t in link_traces(fig))
     assert "rozen" not in " ".join(annotation_texts(fig)) and not fig.layout.shapes
+
+
+# --- the backprop microscope's weight -------------------------------------------------------------
+
+
+def marked(fig, part: str):
+    return [t for t in fig.data if t.meta and t.meta.get(MICROSCOPE) == part]
+
+
+def rings(fig) -> dict[str, set[tuple[float, float]]]:
+    """The ringed nodes' centres (x, y), solid (the weight's ends) and dotted (the path on)."""
+    out: dict[str, set] = {"solid": set(), "dot": set()}
+    for s in fig.layout.shapes or ():
+        if s.name == f"{MICROSCOPE} ring":
+            out[s.line.dash].add(((s.x0 + s.x1) / 2, round((s.y0 + s.y1) / 2, 6)))
+    return out
+
+
+def test_the_microscope_weight_is_outlined_its_neurons_ringed_and_its_path_dotted():
+    sizes = [2, 4, 2, 1]  # the default net: x₂ -> hidden 1 #3 is W0[1, 2]
+    weights = make_weights(sizes)
+    label = "x₂ → hidden 1 #3"
+    fig = network_diagram(
+        weights, layer_names(3), ["x₁", "x₂"], highlight=Highlight(0, 1, 2, label)
+    )
+    outline, link = marked(fig, "outline"), marked(fig, "weight")
+    assert len(outline) == len(link) == 1
+    # inputs at y = 0.5, -0.5; hidden 1 at 1.5, 0.5, -0.5, -1.5: x₂ (y -0.5) -> #3 (y -0.5)
+    assert list(link[0].x) == [0, 1] and list(link[0].y) == [-0.5, -0.5]
+    assert link[0].name == f"{MICROSCOPE}: {label}"
+    assert link[0].line.color == (POSITIVE if weights[0][0][1, 2] >= 0 else NEGATIVE)
+    widest = max(t.line.width for t in link_traces(fig))
+    assert link[0].line.width > widest and outline[0].line.width > link[0].line.width
+    assert rings(fig)["solid"] == {(0, -0.5), (1, -0.5)}
+    assert rings(fig)["dot"] == {(2, 0.5), (2, -0.5), (3, 0.0)}  # hidden 2, then the output
+    path = segments(marked(fig, "path")[0])
+    assert sorted(path) == sorted(
+        [(1, -0.5, 2, 0.5), (1, -0.5, 2, -0.5), (2, 0.5, 3, 0.0), (2, -0.5, 3, 0.0)]
+    )
+    named = [a for a in fig.layout.annotations if a.name == MICROSCOPE]
+    assert len(named) == 1 and named[0].text == f"<b>{MICROSCOPE}:</b> {label}"
+    plain = network_diagram(weights, layer_names(3), ["x₁", "x₂"])
+    assert fig.layout.margin.b == plain.layout.margin.b + 14  # room for the line
+    assert not marked(plain, "weight") and not plain.layout.shapes
+    assert MICROSCOPE not in " ".join(annotation_texts(plain))
+
+
+def test_a_bias_rings_its_neuron_and_an_output_weight_has_no_path_on():
+    weights = make_weights([2, 4, 2, 1])
+    bias = network_diagram(weights, layer_names(3), highlight=Highlight(1, 4, 1, "bias → h2 #2"))
+    assert not marked(bias, "weight") and not marked(bias, "outline")  # a bias has no link
+    assert rings(bias)["solid"] == {(2, -0.5)}
+    assert rings(bias)["dot"] == {(3, 0.0)}
+    last = network_diagram(weights, layer_names(3), highlight=Highlight(2, 0, 0, "h2 #1 → out"))
+    assert list(marked(last, "weight")[0].x) == [2, 3]
+    assert not marked(last, "path") and not rings(last)["dot"]
+
+
+def test_a_summarised_input_is_marked_through_its_group_and_a_hidden_unit_left_out_is_not():
+    sizes = [784, 64, 10]
+    weights = make_weights(sizes)
+    norms = np.linalg.norm(np.asarray(weights[0][0]), axis=0)
+    strongest, weakest = int(np.argmax(norms)), int(np.argmin(norms))
+    mark = Highlight(0, 700, strongest, "px → h1")
+    fig = network_diagram(weights, layer_names(2), highlight=mark, max_links=50)
+    link = marked(fig, "weight")[0]
+    inputs = [t for t in fig.data if t.name == "inputs"][0]
+    assert link.y[0] == pytest.approx(inputs.y[7])  # 784 inputs in 8 groups: 700 is in the last
+    assert len(marked(fig, "path")[0].x) == 3 * 10  # on to each of the 10 outputs
+    # hidden 1 shows its 32 strongest of 64 units: a weight into one left out has no link
+    hidden = network_diagram(weights, layer_names(2), highlight=Highlight(0, 5, weakest, "w"))
+    assert not marked(hidden, "weight") and not marked(hidden, "path")
+    assert {x for x, _ in rings(hidden)["solid"]} == {0} and not rings(hidden)["dot"]
+    assert any(a.name == MICROSCOPE for a in hidden.layout.annotations)  # still named
+
+
+def test_a_maxout_piece_marks_its_unit_and_a_wrong_weight_marks_nothing():
+    W = np.random.default_rng(0).normal(size=(2, 6))  # 3 units of 2 pieces
+    weights = [(W, np.zeros(6)), (np.ones((3, 1)), np.zeros(1))]
+    fig = network_diagram(weights, layer_names(2), highlight=Highlight(0, 0, 5, "x₁ → #3 p2"))
+    assert list(marked(fig, "weight")[0].y) == [0.5, -1.0]  # unit 3 of 3 sits at y = -1
+    for wrong in (Highlight(5, 0, 0, "w"), Highlight(0, 3, 0, "w"), Highlight(0, 0, 9, "w")):
+        fig = network_diagram(weights, layer_names(2), highlight=wrong)
+        assert not fig.layout.shapes and not any(t.meta and MICROSCOPE in t.meta for t in fig.data)
+
+
+def test_a_label_is_shown_as_text():
+    fig = network_diagram(
+        make_weights([2, 1]), ["output"], highlight=Highlight(0, 0, 0, "<b>x</b> → output #1")
+    )
+    named = next(a for a in fig.layout.annotations if a.name == MICROSCOPE)
+    assert "&lt;b&gt;x&lt;/b&gt;" in named.text

@@ -21,6 +21,7 @@ from core.predictions import output_map
 from core.trainer import Trainer
 from playground.charts import output_figure
 from playground.charts.common import CLASS_COLORS, NEGATIVE, POSITIVE
+from playground.charts.output import MICROSCOPE_POINT
 from tests.playground.test_charts_common import (
     assert_empty_state,
     grid_probs,
@@ -180,3 +181,31 @@ def test_nan_predictions_do_not_crash():
     xs, ys, p = grid_probs(ds, 20)
     p[::3] = np.nan
     output_figure(ds, xs, p, ys).to_json()
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_microscope_point_is_ringed_where_the_training_point_lies(task):
+    ds = make_dataset(task, n=4000)  # 2000 training points: more than are drawn
+    xs, ys, X = ds.grid(20)
+    pred = grid_probs(ds, 20)[2] if task != "regression" else X[:, :1]
+    plain = output_figure(ds, xs, pred, ys)
+    assert MICROSCOPE_POINT not in {t.name for t in plain.data}
+    point = 1999  # the last training point
+    fig = output_figure(ds, xs, pred, ys, microscope_point=point)
+    ringed = [t for t in fig.data if t.name == MICROSCOPE_POINT]
+    assert len(ringed) == 1 and len(fig.data) == len(plain.data) + 1
+    np.testing.assert_allclose([ringed[0].x[0], ringed[0].y[0]], ds.raw_train[point], rtol=1e-6)
+    assert ringed[0].marker.symbol == "circle-open" and ringed[0].showlegend is not False
+    assert f"training point {point}" in ringed[0].hovertemplate
+
+
+def test_no_microscope_point_off_the_plane_or_out_of_range():
+    ds = make_dataset("binary")
+    xs, ys, p = grid_probs(ds, 20)
+    for bad in (-1, len(ds.y_train)):
+        fig = output_figure(ds, xs, p, ys, microscope_point=bad)
+        assert MICROSCOPE_POINT not in {t.name for t in fig.data}
+    line = make_dataset_1d()
+    xs1 = np.linspace(-6, 6, 50)
+    fig = output_figure(line, xs1, np.sin(xs1), microscope_point=0)
+    assert MICROSCOPE_POINT not in {t.name for t in fig.data}
