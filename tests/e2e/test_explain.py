@@ -1,6 +1,7 @@
 """The views that explain, in a real Chromium: the training doctor names the dead units of the
-ReLU circle at learning rate 10, the backprop microscope writes out the chain rule and moves on
-with Step, and a weight typed into "Edit a weight" is drawn at once and trained from there.
+ReLU circle at learning rate 10, the backprop microscope writes out the chain rule, marks its
+weight's path on the network diagram and its point on the output map, and moves on with Step, and
+a weight typed into "Edit a weight" is drawn at once and trained from there.
 
 Screenshots go to artifacts/screenshots/explain_*.png and are meant to be looked at. Everything
 is awaited (wait_until), never read once after a fixed sleep: the CI machine is loaded.
@@ -34,6 +35,16 @@ CHART_JS = """(id) => {
   if (!gd || !gd._fullData) return null;
   return JSON.stringify(gd._fullData.map(t => [t.name, t.line && t.line.width,
     t.marker && t.marker.color, t.z, t.customdata]));
+}"""
+MICROSCOPE_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  if (!gd || !gd._fullData || !gd._fullLayout) return null;
+  const traces = gd._fullData.filter(t => (t.name || "").startsWith("microscope"))
+    .map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}));
+  const notes = (gd._fullLayout.annotations || []).filter(a => a.name === "microscope")
+    .map(a => a.text);
+  const rings = (gd._fullLayout.shapes || []).filter(s => s.name === "microscope ring").length;
+  return {traces, notes, rings};
 }"""
 LINK_WEIGHTS_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
@@ -124,8 +135,20 @@ def test_the_microscope_writes_out_the_chain_rule_and_step_moves_it_on(page, app
     assert "Step 2" in before and "Forward pass" in before and "Backward pass" in before
     assert "∂L/∂w" in before and "Update" in before
     assert box.locator(".katex").count() > 0  # the chain rule as formulas
+    # the diagram marks the weight and its path, the map rings the point (batch position 4)
+    label = "microscope: x₂ → hidden 1 #3"
+    diagram = wait_until(lambda: _marked(page, "network_chart", label), timeout=30)
+    assert diagram["notes"] == ["<b>microscope:</b> x₂ → hidden 1 #3"]
+    assert diagram["traces"][label]["x"] == [0, 1]  # from the inputs to hidden 1
+    assert "microscope path" in diagram["traces"] and diagram["rings"] >= 2 + 3
+    point = re.search(r"point (\d+) \(in the next batch\)", before)
+    assert point, before
+    ring = wait_until(lambda: _marked(page, "output_chart", "microscope point"), timeout=30)
+    assert len(ring["traces"]["microscope point"]["x"]) == 1
     screenshot(page, "explain_02_microscope")
     shot(box, "explain_02_microscope_panel")
+    shot(page.locator('.bp-liveview-chart[data-chart="network_chart"]'), "explain_02_diagram")
+    shot(page.locator('.bp-liveview-chart[data-chart="output_chart"]'), "explain_02_output_map")
     click(page, "Step")
     wait_until(lambda: steps(page) == 2)
     wait_until(lambda: "Step 3" in text_of(box), timeout=30)
@@ -187,6 +210,15 @@ def test_a_frozen_layer_is_marked_on_the_diagram(page, app_url):
     assert "Frozen (not trained): hidden 1" in chart.inner_text()
     shot(chart, "explain_04_frozen_layer")
     assert exception_boxes(page) == 0
+
+
+def _marked(page, chart: str, name: str) -> dict | None:
+    """The microscope's marks on a chart as the browser drew them (traces by name, the named
+    annotations' texts, the number of rings), once the trace `name` is among them."""
+    found = page.evaluate(MICROSCOPE_JS, chart)
+    if not found or not any(t["name"] == name for t in found["traces"]):
+        return None
+    return found | {"traces": {t["name"]: t for t in found["traces"]}}
 
 
 def _numbers(text: str) -> list[str]:
