@@ -7,11 +7,17 @@ stats step in the window). A claim holds when the median over the seeds holds it
 MIN_AGREEING seeds do. Each test runs in float32 and float64. The thresholds keep a margin of
 more than 10% from the measured medians, and the figures in the presets' notes are those
 medians: `python -m tests.benchmarks.lesson_seeds` prints every seed's value.
+
+A comparison preset (runs side by side) is measured as the app trains it: one
+`core.experiment.Experiment` of all its runs (clones sharing the reference's data, seeds and,
+where the architecture allows, initial weights), in lockstep; a claim can set one run against
+another (run B's first-layer gradient over run A's).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +27,17 @@ import pytest
 
 from core.config import LayerConfig, PlaygroundConfig
 from core.data import load_dataset
+from core.experiment import Experiment, config_differences
 from core.trainer import Trainer
-from playground.presets import load_preset, preset_names
+from playground.presets import (
+    is_comparison,
+    load_preset,
+    preset_names,
+    preset_run_changes,
+    preset_runs,
+)
 from playground.session import align_task
+from playground.url_state import query_to_state, runs_to_query
 
 SEEDS = (0, 1, 2, 3, 4)
 MIN_AGREEING = 4  # of the 5 seeds
@@ -53,6 +67,7 @@ class Run:
     preset: str
     window: tuple[int, ...]
     change: Callable[[PlaygroundConfig], None] = _unchanged
+    side_by_side: str = ""  # a comparison preset's run ("A".."D"), trained with the others
 
     def config(self, seed: int, dtype: str) -> PlaygroundConfig:
         config = load_preset(self.preset)
@@ -82,6 +97,24 @@ RUNS = {
     "sine": Run("universal_approximation_1d", window(2000, 3000)),
     "digits": Run("digits", window(1000, 1500)),
     "circle": Run("circle_starter", window(2000, 3000)),
+    **{
+        f"compare_vanishing_{run}": Run(
+            "compare_vanishing_gradients", window(2000, 3000), side_by_side=run
+        )
+        for run in "ABC"
+    },
+    **{
+        f"compare_spiral_{run}": Run(
+            "compare_spiral_optimizers", window(5000, 6000), side_by_side=run
+        )
+        for run in "ABC"
+    },
+    **{
+        f"compare_overfitting_{run}": Run(
+            "compare_overfitting_dropout", window(2000, 3000), side_by_side=run
+        )
+        for run in "AB"
+    },
 }
 
 
@@ -107,11 +140,23 @@ def early_stopping_outcome(trainer: Trainer) -> dict[str, float]:
     return {"stop_step": float(trainer.step_count), "restore_gap": gap}
 
 
+def outcome(trainer: Trainer, checkpoints: list[dict], first_step: int) -> dict[str, float]:
+    """Each metric's mean over the window's checkpoints, the gradient ratio's median over the
+    window, and early stopping's outcome at the end."""
+    means = {
+        key: float(np.mean([c[key] for c in checkpoints]))
+        for key, value in checkpoints[0].items()
+        if value is not None
+    }
+    return means | {"grad_ratio": grad_ratio(trainer, first_step)} | early_stopping_outcome(trainer)
+
+
 @functools.cache
 def measure(run_name: str, seed: int, dtype: str) -> dict[str, float]:
-    """One seed's run: each metric's mean over the window's checkpoints, the gradient ratio's
-    median over the window, and early stopping's outcome at the end."""
+    """One seed's run (see `outcome`)."""
     run = RUNS[run_name]
+    if run.side_by_side:
+        return measure_side_by_side(run.preset, run.window, seed, dtype)[run.side_by_side]
     config = run.config(seed, dtype)
     dataset = load_dataset(config.data)
     trainer = Trainer(align_task(config, dataset.task), dataset)
@@ -119,14 +164,26 @@ def measure(run_name: str, seed: int, dtype: str) -> dict[str, float]:
     for step in run.window:
         trainer.run(600, max_steps=step - trainer.step_count)
         checkpoints.append(trainer.evaluate())
-    means = {
-        key: float(np.mean([c[key] for c in checkpoints]))
-        for key, value in checkpoints[0].items()
-        if value is not None
-    }
-    return (
-        means | {"grad_ratio": grad_ratio(trainer, run.window[0])} | early_stopping_outcome(trainer)
-    )
+    return outcome(trainer, checkpoints, run.window[0])
+
+
+@functools.cache
+def measure_side_by_side(
+    preset: str, steps: tuple[int, ...], seed: int, dtype: str
+) -> dict[str, dict[str, float]]:
+    """One seed's comparison, as the app builds it (the preset reseeded, its runs' changes
+    applied over it, every run added to one Experiment) and trains it (in lockstep): each run's
+    `outcome` by run name."""
+    base = Run(preset, steps).config(seed, dtype)
+    experiment = Experiment(base, lambda config: load_dataset(config.data))
+    for _, config in preset_runs(preset, base):
+        experiment.add_run(config)
+    checkpoints: dict[str, list[dict]] = {r.name: [] for r in experiment.runs}
+    for step in steps:
+        experiment.run(math.inf, max_steps=step - experiment.step_count)
+        for r in experiment.runs:
+            checkpoints[r.name].append(r.trainer.evaluate())
+    return {r.name: outcome(r.trainer, checkpoints[r.name], steps[0]) for r in experiment.runs}
 
 
 @dataclass(frozen=True)
@@ -311,6 +368,130 @@ CLAIMS = (
         metric("train_accuracy"),
         above=LEARNED,
     ),
+    # --- comparisons: every run trained side by side with the others ---
+    Claim(
+        "compare_vanishing_A_gradient",
+        "vanishing, side by side: A's (sigmoid) first-layer gradient is about 1e-3 of its output's",
+        ("compare_vanishing_A",),
+        metric("grad_ratio"),
+        above=1e-4,
+        below=1e-2,
+    ),
+    Claim(
+        "compare_vanishing_A_accuracy",
+        "vanishing, side by side: A (sigmoid) stays at chance",
+        ("compare_vanishing_A",),
+        metric("train_accuracy"),
+        below=0.6,
+    ),
+    Claim(
+        "compare_vanishing_B_over_A",
+        "vanishing, side by side: B's (ReLU + He) first-layer gradient ratio is over 100x A's",
+        ("compare_vanishing_B", "compare_vanishing_A"),
+        ratio_of("grad_ratio"),
+        above=100,
+    ),
+    Claim(
+        "compare_vanishing_C_over_A",
+        "vanishing, side by side: C's (batch norm) first-layer gradient ratio is over 100x A's",
+        ("compare_vanishing_C", "compare_vanishing_A"),
+        ratio_of("grad_ratio"),
+        above=100,
+    ),
+    Claim(
+        "compare_vanishing_B_gradient",
+        "vanishing, side by side: B's first-layer gradient is about that of its output's",
+        ("compare_vanishing_B",),
+        metric("grad_ratio"),
+        above=0.1,
+        below=10,
+    ),
+    Claim(
+        "compare_vanishing_C_gradient",
+        "vanishing, side by side: C's first-layer gradient is about that of its output's",
+        ("compare_vanishing_C",),
+        metric("grad_ratio"),
+        above=0.1,
+        below=10,
+    ),
+    Claim(
+        "compare_vanishing_B_accuracy",
+        "vanishing, side by side: B learns the circle",
+        ("compare_vanishing_B",),
+        metric("train_accuracy"),
+        above=LEARNED,
+    ),
+    Claim(
+        "compare_vanishing_C_accuracy",
+        "vanishing, side by side: C learns the circle",
+        ("compare_vanishing_C",),
+        metric("train_accuracy"),
+        above=LEARNED,
+    ),
+    Claim(
+        "compare_spiral_A",
+        "spiral, side by side: A (SGD) stays near 60%",
+        ("compare_spiral_A",),
+        metric("train_accuracy"),
+        above=0.5,
+        below=0.75,
+    ),
+    Claim(
+        "compare_spiral_B",
+        "spiral, side by side: B (momentum) untangles the arms",
+        ("compare_spiral_B",),
+        metric("train_accuracy"),
+        above=LEARNED,
+    ),
+    Claim(
+        "compare_spiral_C",
+        "spiral, side by side: C (Adam) untangles the arms",
+        ("compare_spiral_C",),
+        metric("train_accuracy"),
+        above=LEARNED,
+    ),
+    Claim(
+        "compare_spiral_B_over_A",
+        "spiral, side by side: B's training accuracy is over 1.2x A's",
+        ("compare_spiral_B", "compare_spiral_A"),
+        ratio_of("train_accuracy"),
+        above=1.2,
+    ),
+    Claim(
+        "compare_spiral_C_over_A",
+        "spiral, side by side: C's training accuracy is over 1.2x A's",
+        ("compare_spiral_C", "compare_spiral_A"),
+        ratio_of("train_accuracy"),
+        above=1.2,
+    ),
+    Claim(
+        "compare_overfit_A_train_loss",
+        "overfitting, side by side: A's (no dropout) training loss falls near zero",
+        ("compare_overfitting_A",),
+        metric("train_loss"),
+        below=0.03,
+    ),
+    Claim(
+        "compare_overfit_A_test_loss",
+        "overfitting, side by side: A's (no dropout) test loss climbs",
+        ("compare_overfitting_A",),
+        metric("val_loss"),
+        above=1.0,
+    ),
+    Claim(
+        "compare_overfit_B_test_loss",
+        "overfitting, side by side: B's (dropout 0.5) test loss stays low",
+        ("compare_overfitting_B",),
+        metric("val_loss"),
+        below=1.0,
+    ),
+    Claim(
+        "compare_overfit_B_over_A",
+        "overfitting, side by side: B's test loss is under half A's",
+        ("compare_overfitting_B", "compare_overfitting_A"),
+        ratio_of("val_loss"),
+        below=0.5,
+    ),
 )
 
 
@@ -334,3 +515,59 @@ def test_lesson_claim_holds_over_seeds(claim, dtype):
     assert claim.holds_for(median) and agreeing >= MIN_AGREEING, (
         f"{claim.text}: want {claim.bounds()}; seeds {SEEDS} give {shown} (median {median:.3g})"
     )
+
+
+COMPARISONS = sorted({run.preset for run in RUNS.values() if run.side_by_side})
+
+
+def test_every_comparison_preset_is_checked_run_by_run():
+    """Each run of a comparison preset has a claim of its own."""
+    for preset in COMPARISONS:
+        names = {"A"} | {name for name, _ in preset_runs(preset)}
+        claimed = {
+            RUNS[run].side_by_side
+            for claim in CLAIMS
+            for run in claim.runs
+            if RUNS[run].preset == preset
+        }
+        assert claimed == names, preset
+
+
+@pytest.mark.parametrize("preset", COMPARISONS)
+def test_comparison_preset_runs_differ_in_their_written_changes_only(preset):
+    """A run's settings are the reference's with its changes (core.experiment's format), and
+    the differences read back off the configs are those changes."""
+    base = load_preset(preset)
+    written = preset_run_changes(preset)
+    for name, config in preset_runs(preset):
+        assert dict(config_differences(base, config)) == written[name]
+
+
+@pytest.mark.parametrize("preset", COMPARISONS)
+def test_comparison_preset_fits_one_student(preset):
+    """All its runs together stay within the summed limits (core.experiment.OverLimit)."""
+    base = load_preset(preset)
+    experiment = Experiment(base, lambda config: load_dataset(config.data))
+    for _, config in preset_runs(preset):
+        experiment.add_run(config)
+    assert experiment.names == ["A", *(name for name, _ in preset_runs(preset))]
+    assert experiment.controlled
+
+
+@pytest.mark.parametrize("preset", COMPARISONS)
+def test_comparison_preset_link_opens_every_run(preset):
+    """The preset's runs written as a link (`runs=`) and read back over the preset are the
+    preset's runs: one format for both."""
+    base = load_preset(preset)
+    runs = preset_runs(preset)
+    params = {"preset": preset} | runs_to_query(base, runs)
+    state = query_to_state(params, base)
+    assert not state.notices
+    assert state.config == base
+    assert state.runs == runs
+
+
+def test_a_single_run_preset_has_no_other_runs():
+    assert preset_runs("vanishing_gradients") == []
+    assert not is_comparison("vanishing_gradients")
+    assert all(is_comparison(p) for p in COMPARISONS)
