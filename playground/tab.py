@@ -9,9 +9,9 @@ import streamlit as st
 from core.config import ConfigError
 from playground import widget_state as W
 from playground.data_source import load_for
-from playground.presets import load_preset
+from playground.presets import is_comparison, load_preset, preset_runs
 from playground.session import PlaygroundSession
-from playground.url_state import link_query, query_to_state
+from playground.url_state import RUNS_KEY, link_query, query_to_state, runs_to_query
 
 SESSION_KEY = "session"
 HIDDEN_KEY = "hidden_sections"
@@ -23,6 +23,8 @@ def session() -> PlaygroundSession:
     if SESSION_KEY not in st.session_state:
         params = {k: st.query_params.get_all(k) for k in st.query_params}
         base, notices = _preset_from_link(params)
+        if base is not None and RUNS_KEY not in params:  # a comparison preset: all its runs
+            params |= runs_to_query(base, preset_runs(params["preset"][0]))
         url = query_to_state(params, base)
         new = PlaygroundSession.start(url.config, load_for)
         new.add_runs(url.runs, reference=url.reference)
@@ -73,6 +75,8 @@ def write_url(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         runs=session.run_configs(),
         reference=session.run_names[0],
     )
+    if params.get("preset") and RUNS_KEY not in params and is_comparison(params["preset"]):
+        params[RUNS_KEY] = session.run_names[0]  # one run left: not the preset's runs again
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != params:
         st.query_params.from_dict(params)
