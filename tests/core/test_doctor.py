@@ -4,6 +4,14 @@ healthy runs, over several seeds and at every checkpoint of a window of steps.
 A rule "fires" for a case when, for at least all seeds but one, it holds at every checkpoint;
 it is "quiet" when it holds at no checkpoint of any seed. Runs are short (tiny nets, a few
 hundred steps) and the effects strong, so few seeds suffice.
+
+The issue's claims are also checked on 5 seeds with a margin: the rule still holds with its
+threshold made k times stricter (the run is not near the line), or stays quiet with it made k
+times looser. The margins measured (python -m pytest -q tests/core/test_doctor.py -k margin) on
+seeds 0-4: the deep sigmoid net's gradient ratio 3e-7..1.3e-6 (threshold 1e-3), its ReLU and
+batch-norm fixes' 0.67..3.2; the overfitting preset without dropout's test loss +230%..+550%
+above its best (threshold +20%); the ReLU circle at learning rate 10's largest update ratio
+0.48..1.7 before the units died (too high above 0.1).
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from core import doctor
 from core.config import LayerConfig, PlaygroundConfig
 from core.data import load_dataset
-from core.doctor import RULES, Finding, Run, diagnose
+from core.doctor import RULES, RULES_BY_KEY, Finding, Run, diagnose
+from core.telemetry import Snapshot
 from core.trainer import Trainer
 from playground.presets import load_preset
 from playground.session import align_task
@@ -88,8 +98,9 @@ CASES = {
     "xor_linear": Case("xor_needs_hidden_layer", (600, 1200)),
     "xor_hidden": Case("xor_needs_hidden_layer", (600, 1200), with_a_hidden_layer),
     "blow_up": Case("universal_approximation_1d", (50,), sgd_blowing_up),
-    "default": Case("circle_starter", (300, 1000, 2000)),
+    "default": Case("circle_starter", tuple(range(100, 2001, 100))),  # as a watcher sees it
 }
+FIVE_SEEDS = (0, 1, 2, 3, 4)
 
 
 def trainer_for(case: Case, seed: int, dtype: str) -> Trainer:
@@ -102,15 +113,31 @@ def trainer_for(case: Case, seed: int, dtype: str) -> Trainer:
 
 
 @functools.cache
-def findings(case_name: str, seed: int, dtype: str = "float32") -> tuple[tuple[Finding, ...]]:
-    """The doctor's findings at each checkpoint of one seed's run."""
+def snapshots(case_name: str, seed: int, dtype: str = "float32") -> tuple[Snapshot, ...]:
+    """One seed's run as the doctor reads it at each checkpoint."""
     case = CASES[case_name]
     trainer = trainer_for(case, seed, dtype)
     found = []
     for step in case.checkpoints:
         trainer.run(600, max_steps=step - trainer.step_count)
-        found.append(tuple(diagnose(trainer.snapshot(weights=False))))
+        found.append(trainer.snapshot(weights=False))
     return tuple(found)
+
+
+@functools.cache
+def findings(case_name: str, seed: int, dtype: str = "float32") -> tuple[tuple[Finding, ...]]:
+    """The doctor's findings at each checkpoint of one seed's run."""
+    return tuple(tuple(diagnose(snap)) for snap in snapshots(case_name, seed, dtype))
+
+
+def holds_at(rule: str, case_name: str, seed: int, factor: float = 1.0) -> list[bool]:
+    """Whether `rule` itself holds at each checkpoint, its threshold times `factor` (the report
+    may still leave it out as the symptom of another finding)."""
+    r = RULES_BY_KEY[rule]
+    return [
+        r.check(Run.of(snap), r.threshold * factor) is not None
+        for snap in snapshots(case_name, seed)
+    ]
 
 
 def seeds_where(rule: str, case_name: str, seeds=SEEDS, dtype: str = "float32") -> int:
@@ -280,3 +307,94 @@ def test_a_young_run_gets_no_findings():
     assert diagnose(trainer.snapshot(weights=False)) == []
     trainer.run(600, max_steps=20)
     assert diagnose(trainer.snapshot(weights=False)) == []
+
+
+# --- the issue's claims on 5 seeds, with a margin ------------------------------------------------
+
+
+def test_margin_deep_sigmoid_net_vanishes_on_5_seeds_from_step_300_10x_below_the_threshold():
+    for seed in FIVE_SEEDS:
+        assert all(holds_at("vanishing", "sigmoid", seed, 1 / 10)), seed
+        assert all(any(f.rule == "vanishing" for f in at) for at in findings("sigmoid", seed))
+
+
+@pytest.mark.parametrize("case_name", ["relu", "batchnorm"])
+def test_margin_its_relu_and_batch_norm_fixes_stay_10x_clear_of_vanishing(case_name):
+    for seed in FIVE_SEEDS:
+        assert not any(holds_at("vanishing", case_name, seed, 10)), seed
+        assert not any(f.rule == "vanishing" for at in findings(case_name, seed) for f in at)
+
+
+def test_margin_the_deep_sigmoid_net_is_not_saturated_on_5_seeds():
+    """The issue expects "saturation" too; the telemetry says otherwise: its sigmoid outputs stay
+    around 0.5 (0% of them within 2.5% of a bound at steps 300-600, seeds 0-4), and the gradient
+    vanishes through the sigmoid's slope (at most 1/4 per layer, ten layers), which the doctor's
+    vanishing finding says. So the doctor does not say saturation here (nor on the batch-norm
+    fix); saturation is diagnosed where outputs do sit at the bounds (the tanh net with large
+    initial weights, above)."""
+    for seed in FIVE_SEEDS:
+        for case_name in ("sigmoid", "batchnorm"):
+            assert not any(holds_at("saturated", case_name, seed, 1 / 3)), (case_name, seed)
+
+
+def test_margin_overfitting_preset_without_dropout_on_5_seeds_5x_above_the_threshold():
+    for seed in FIVE_SEEDS:
+        assert all(holds_at("overfitting", "no_dropout", seed, 5)), seed
+        assert all(any(f.rule == "overfitting" for f in at) for at in findings("no_dropout", seed))
+
+
+def test_margin_relu_circle_at_lr_10_the_update_that_killed_the_units_was_3x_too_high():
+    high = RULES_BY_KEY["update_ratio"].threshold_high
+    for seed in FIVE_SEEDS:
+        peak, _ = doctor._peak_update_ratio(Run.of(snapshots("dead", seed)[-1]))
+        assert peak >= 3 * high, (seed, peak)
+
+
+@pytest.mark.parametrize(
+    ("rule", "looser"),
+    [("vanishing", 10), ("saturated", 0.8), ("overfitting", 0.5), ("update_ratio", 10)],
+)
+def test_margin_default_preset_stays_clear_of_each_rule_with_a_looser_threshold(rule, looser):
+    """No false alarm at any of the 20 checkpoints (every 100 steps to 2,000) of 5 seeds even
+    with the threshold moved towards the run. The plateau rule has no such margin: at step 300
+    of seed 2 the loss fell 2.2% over the last 10 evaluations (threshold 2%), the circle's slow
+    start; no alarm is raised at any checkpoint (test above)."""
+    for seed in FIVE_SEEDS:
+        assert not any(holds_at(rule, "default", seed, looser)), seed
+
+
+# --- divergence: the weights kept are the last finite ones, and the cause is named -------------
+
+
+def test_divergence_keeps_the_last_finite_weights_and_names_the_learning_rate_on_5_seeds():
+    """The step that meets a NaN or infinite loss or gradient is not applied: the weights are
+    those of the last step taken, all finite; the doctor blames the learning rate."""
+    for seed in FIVE_SEEDS:
+        trainer = trainer_for(CASES["blow_up"], seed, "float32")
+        before = trainer.network.flat_params.copy()
+        while trainer.step():
+            before = trainer.network.flat_params.copy()
+        assert trainer.divergence.diverged, seed
+        np.testing.assert_array_equal(trainer.network.flat_params, before)
+        assert np.isfinite(trainer.network.flat_params).all()
+        found = [f for f in diagnose(trainer.snapshot(weights=False)) if f.rule == "divergence"]
+        assert found and "the learning rate (1) is too high" in found[0].message, seed
+        assert "kept the last finite weights" in found[0].message
+
+
+def test_non_finite_weights_are_rolled_back_to_the_last_finite_checkpoint():
+    """When an update itself overflows (the weights become NaN or infinite), the next step meets
+    a non-finite loss and every parameter goes back to the last checkpoint (taken before each
+    stats step's update). The overflow is simulated by writing NaN into one weight (an infinite
+    one alone can pass: tanh(inf) = 1)."""
+    trainer = trainer_for(CASES["default"], 0, "float32")
+    trainer.run(600, max_steps=23)  # stats every 5 steps: the checkpoint is step 21's "before"
+    telemetry = trainer._telemetry
+    checkpoint = telemetry.before[telemetry.last_slot].copy()
+    assert not np.array_equal(checkpoint, trainer.network.flat_params)  # two steps back
+    trainer.network.flat_params[3] = np.nan
+    assert trainer.step() is False
+    np.testing.assert_array_equal(trainer.network.flat_params, checkpoint)
+    assert "rolled back to the last finite checkpoint" in trainer.stop_reason
+    found = [f for f in diagnose(trainer.snapshot(weights=False)) if f.rule == "divergence"]
+    assert found and "learning rate (0.03) is too high" in found[0].message
