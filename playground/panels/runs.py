@@ -18,6 +18,7 @@ from playground.panels.common import escape, fmt, plot
 from playground.session import PlaygroundSession, RunView
 
 TIME_KEY = "time_step"  # the step the slider shows, in st.session_state
+NEWEST_KEY = "time_step_newest"  # the newest checkpoint when the slider was last drawn
 BRANCH_SETTING, BRANCH_VALUE = "branch_setting", "branch_value"
 EDIT_KEY = "edit_run"  # the run the sidebar edits (its radio)
 # What a branch may change: label -> (setting, how its value is chosen). A branch carries on
@@ -103,6 +104,8 @@ def shown_step(session: PlaygroundSession) -> int | None:
     step = st.session_state.get(TIME_KEY)
     if session.running or step is None or session.trainer is None:
         return None
+    if step == st.session_state.get(NEWEST_KEY):  # at the slider's end: now, however far on
+        return None
     return step if step < session.trainer.step_count else None
 
 
@@ -111,8 +114,10 @@ def _time_travel(session: PlaygroundSession) -> None:
     if session.running or len(steps) < 2:
         st.session_state.pop(TIME_KEY, None)
         return
-    if st.session_state.get(TIME_KEY) not in steps:
-        st.session_state[TIME_KEY] = steps[-1]
+    shown = st.session_state.get(TIME_KEY)
+    if shown not in steps or shown == st.session_state.get(NEWEST_KEY):
+        st.session_state[TIME_KEY] = steps[-1]  # a slider at its end follows the newest step
+    st.session_state[NEWEST_KEY] = steps[-1]
     with st.expander("Travel back in time", expanded=True):
         st.select_slider(
             "Show step",

@@ -190,11 +190,6 @@ def test_the_diagram_marks_the_weight_and_the_map_rings_the_point_as_step_moves_
     assert MICROSCOPE_POINT not in [t["name"] for t in whole(at, "output_chart")["data"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="playground/panels/runs.py: after a second Step while paused the time-travel slider "
-    "stays at the previous step, so the diagram and map show that step as it was (no marks)",
-)
 def test_a_second_step_while_paused_still_shows_the_marks():
     at = opened()  # one Step taken
     click(at, "Step")
