@@ -49,6 +49,8 @@ LIVEVIEW_JS = """() => {
           chartMs: Object.values(s.chartMs).reduce((a, b) => a + b, 0)};
 }"""
 
+CHART_MS_JS = "() => ({...((window.__bpLiveviewStats || {}).chartMs || {})})"
+
 # Records (time, value) each time the "Steps" metric's text changes.
 OBSERVER_JS = """() => {
   window.__steps = [];
@@ -119,8 +121,10 @@ def measure(page, url: str, query: str, seconds: float, server: psutil.Process) 
     page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=30_000)
     wait_until(lambda: steps(page) > 0, timeout=20)
     cpu0, browser0, view0 = server.cpu_times(), _browser_cpu(), page.evaluate(LIVEVIEW_JS)
+    charts0 = page.evaluate(CHART_MS_JS)
     time.sleep(seconds)
     cpu1, browser1, view1 = server.cpu_times(), _browser_cpu(), page.evaluate(LIVEVIEW_JS)
+    charts1 = page.evaluate(CHART_MS_JS)
     frames = max(view1["frames"] - view0["frames"], 1)
     changes = _changes(page)
     click(page, "Pause")
@@ -148,6 +152,9 @@ def measure(page, url: str, query: str, seconds: float, server: psutil.Process) 
         "server_cpu_ms_per_redraw": 1000.0 * cpu / max(redraws, 1),
         "server_cpu_share": cpu / seconds,
         "browser_cpu_share": (browser1 - browser0) / seconds,
+        "draw_ms_per_frame_by_chart": {
+            key: (ms - charts0.get(key, 0.0)) / frames for key, ms in charts1.items()
+        },
     }
 
 
@@ -229,6 +236,9 @@ def _print(results: dict) -> None:
             f"({COMPARISON}: {c['runs_seen']} runs' steps watched; the last run's step changed "
             f"{c['pause_to_freeze_every_run_s']:.2f} s after Pause)"
         )
+        costly = sorted(c["draw_ms_per_frame_by_chart"].items(), key=lambda kv: -kv[1])[:6]
+        shown = ", ".join(f"{key} {ms:.0f}" for key, ms in costly)
+        print(f"({COMPARISON}: Plotly.react ms per frame, the costliest charts: {shown})")
         checks += [
             (
                 f"redraws/s >= 3 ({COMPARISON})",
