@@ -9,7 +9,7 @@ from core.config import ConfigError
 from playground import controls, io_panel, tab
 from playground import widget_state as W
 from playground.panels import runs
-from playground.presets import load_preset
+from playground.presets import load_preset, preset_runs
 from playground.session import PlaygroundSession
 
 
@@ -42,11 +42,15 @@ def _on_preset() -> None:
         return
     try:
         config = load_preset(name)
+        others = preset_runs(name, config)  # a comparison's other runs; [] for one run
     except ConfigError as err:
         session.notify("error", str(err), "config")
         return
+    for run_name in session.run_names[1:]:  # a lesson replaces the comparison on the page
+        session.remove_run(run_name)
     if session.apply_config(config, announce=False):
         st.session_state[tab.PRESET_KEY] = name
+        session.add_runs(others)
         session.notify("info", f"Loaded the preset “{config.title}”. {config.notes}", "config")
     st.session_state.update(W.config_to_widgets(session.config))
 

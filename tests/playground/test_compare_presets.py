@@ -54,3 +54,19 @@ def test_a_single_run_preset_opens_one_run():
     at = open_app({"preset": "vanishing_gradients"})
     assert session_of(at).run_names == ["A"]
     assert "runs" not in _link(at)
+
+
+@pytest.mark.parametrize("preset", COMPARISONS)
+def test_the_preset_menu_opens_every_run_and_a_lesson_of_one_run_replaces_them(preset):
+    at = open_app()
+    click(at, "Compare")  # a comparison of the student's own, replaced by the lesson
+    at.selectbox(key="preset_choice").select(preset).run()
+    assert not at.exception
+    expected = [("A", load_preset(preset)), *preset_runs(preset)]
+    experiment = session_of(at).experiment
+    assert experiment.names == [name for name, _ in expected]
+    for name, config in expected:
+        assert experiment[name].config == config
+    at.selectbox(key="preset_choice").select("vanishing_gradients").run()
+    assert session_of(at).experiment.names == ["A"]
+    assert session_of(at).config == load_preset("vanishing_gradients")
