@@ -36,17 +36,7 @@ def render(
         _render_maps(views, step, show_test, discretize)
         return
     out = session.output_map()
-    fig = charts.output_figure(
-        dataset,
-        out.xs,
-        out.values,
-        out.ys,
-        classes=out.classes,
-        std=out.std,
-        show_test=show_test,
-        discretize=discretize,
-        microscope_point=focus and focus.point,
-    )
+    fig = _map_figure(dataset, out, show_test, discretize, microscope_point=focus and focus.point)
     plot(fig, "output_chart", "output")
 
 
@@ -63,15 +53,11 @@ def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool) 
             if out is None:
                 st.caption("No input plane for this run's data.")
                 continue
-            fig = charts.output_figure(
+            fig = _map_figure(
                 view.dataset,
-                out.xs,
-                out.values,
-                out.ys,
-                classes=out.classes,
-                std=out.std,
-                show_test=show_test,
-                discretize=discretize,
+                out,
+                show_test,
+                discretize,
                 height=420 if len(views) == 1 else 300,
                 uirevision=f"output_{view.name}",
             )
@@ -98,3 +84,18 @@ def _render_tabular_predictions(session: PlaygroundSession) -> None:
         return
     fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
     plot(fig, "tabular_confusion_chart", "confusion")
+
+
+def _map_figure(dataset, out, show_test: bool, discretize: bool, **options):
+    """The output figure of `out` (an output map) over `dataset`'s plane."""
+    return charts.output_figure(
+        dataset,
+        out.xs,
+        out.values,
+        out.ys,
+        classes=out.classes,
+        std=out.std,
+        show_test=show_test,
+        discretize=discretize,
+        **options,
+    )
