@@ -74,3 +74,12 @@ def ack(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def opened_after_a_step(open_key: str, query: dict | None = None) -> AppTest:
+    """The app after one Step with the expander whose state key is `open_key` opened."""
+    at = click(open_app(query), "Step")
+    at.session_state[open_key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -17,18 +17,13 @@ from playground.charts.output import MICROSCOPE_POINT
 from playground.live import LIVE_VIEW
 from playground.panels import microscope as panel
 from playground.panels.runs import TIME_KEY
-from tests.playground.apptest_helpers import charts, click, open_app, session
+from tests.playground.apptest_helpers import charts, click, open_app, opened_after_a_step, session
 
 FLOAT64 = {"network.dtype": "float64", "network.hidden": "4:tanh:do0.2,3:sigmoid:do0.2"}
 
 
 def opened(query: dict | None = None):
-    at = open_app(query)
-    click(at, "Step")
-    at.session_state[panel.OPEN] = True
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return opened_after_a_step(panel.OPEN, query)
 
 
 def pick(at, label: str, value) -> None:

@@ -8,16 +8,18 @@ import numpy as np
 import pytest
 
 from playground.panels import weights as panel
-from tests.playground.apptest_helpers import charts, click, open_app, session, steps
+from tests.playground.apptest_helpers import (
+    charts,
+    click,
+    open_app,
+    opened_after_a_step,
+    session,
+    steps,
+)
 
 
 def opened(query: dict | None = None):
-    at = open_app(query)
-    click(at, "Step")
-    at.session_state[panel.OPEN] = True
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return opened_after_a_step(panel.OPEN, query)
 
 
 def pick(at, label: str, value) -> None:
