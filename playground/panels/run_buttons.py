@@ -16,7 +16,7 @@ from playground.session import PlaygroundSession
 
 
 def render(session: PlaygroundSession) -> None:
-    cols = st.columns([1, 1, 1.3, 1, 1.2, 5])
+    cols = st.columns([1, 1, 1.6, 1.1, 1.35, 4.4])
     play_or_pause = session.pause if session.running else (lambda: _on_play(session))
     actions = [
         ("Pause" if session.running else "Play", "play", play_or_pause),
