@@ -74,8 +74,8 @@ def test_step_adds_exactly_one(page, app_url):
 
 def test_preset_link_opens_with_its_settings(page, app_url):
     open_app(page, app_url, "?preset=vanishing_gradients")
-    assert page.get_by_text("10 hidden layers").count() == 1
-    assert page.get_by_text("Vanishing gradients: a deep sigmoid net").count() >= 1
+    wait_until(lambda: page.get_by_text("10 hidden layers").count() == 1)
+    wait_until(lambda: page.get_by_text("Vanishing gradients: a deep sigmoid net").count() >= 1)
     click(page, "Play")
     wait_until(lambda: steps(page) > 500, timeout=90)
     click(page, "Pause")
@@ -94,7 +94,7 @@ def test_preset_link_opens_with_its_settings(page, app_url):
 
 def test_bad_link_parameter_shows_a_notice(page, app_url):
     open_app(page, app_url, "?training.optimizer.learning_rate=banana&network.hidden=999:relu")
-    assert page.get_by_text("learning_rate", exact=False).count() >= 1
+    wait_until(lambda: page.get_by_text("learning_rate", exact=False).count() >= 1)
     assert exception_boxes(page) == 0
     click(page, "Step")
     wait_until(lambda: steps(page) == 1)
@@ -118,7 +118,7 @@ def test_mnist_link_trains_on_real_images(page, app_url):
     wait_until(lambda: steps(page) > 0, timeout=30)
     wait_idle(page)
     time.sleep(1.0)
-    assert page.get_by_text("Sample predictions", exact=False).count() >= 1
+    wait_until(lambda: page.get_by_text("Sample predictions", exact=False).count() >= 1)
     screenshot(page, "07_mnist")
 
 
@@ -138,7 +138,7 @@ def test_csv_upload_trains_and_shows_names_as_text(page, app_url, tmp_path):
     open_app(page, app_url)
     _upload_csv(page, good)
     assert exception_boxes(page) == 0
-    assert page.get_by_text("Column to predict").count() >= 1
+    wait_until(lambda: page.get_by_text("Column to predict").count() >= 1)
     # the column name is shown as text, never turned into an HTML element
     assert page.locator("b", has_text="bold").count() == 0
     click(page, "Step")
