@@ -7,6 +7,8 @@ point of the older half, so recent points stay dense and old ones thin out
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 DEFAULT_CAPACITY = 2_000
@@ -94,6 +96,11 @@ class Series:
     def last(self) -> float | None:
         return float(self._values[self._n - 1]) if self._n else None
 
+    def at(self, step: int) -> float | None:
+        """The value recorded last at or before `step`; None if none was."""
+        i = int(np.searchsorted(self._steps[: self._n], step, side="right")) - 1
+        return float(self._values[i]) if i >= 0 else None
+
     def clear(self) -> None:
         if self._frozen:
             raise ValueError("a frozen copy of a series cannot change")
@@ -120,6 +127,11 @@ class SnapshotsOverTime:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def at(self, step: int) -> tuple[int, object] | None:
+        """(recorded step, item) of the latest record at or before `step`; None if none."""
+        i = bisect.bisect_right(self.steps, step) - 1
+        return (self.steps[i], self.items[i]) if i >= 0 else None
 
     def frozen_copy(self) -> SnapshotsOverTime:
         """The pairs so far in new tuples (the items are shared: records nobody modifies)."""

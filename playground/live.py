@@ -93,7 +93,7 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     looked_at = microscope.focus(session) if views is None else None  # marked on one run's maps
     focus = "charts" not in hidden and inspection.select_focus(session.config.focus)
     if focus:  # the lesson's key chart first: in view without scrolling
-        inspection.render(session, curves)
+        inspection.render(session, curves, step)
     left, right = st.columns([5, 4], gap="medium")
     with right:
         snap = session.trainer.snapshot(weights=False)  # metrics and status draw no weights
@@ -104,7 +104,7 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             metrics.render_status(snap)
             output.render(session, views, step, looked_at)
         loss.render(session, curves, step)
-        doctor.render(session)
+        doctor.render(session, snaps)
     with left:
         if views is None:
             network.render(session, looked_at)
@@ -113,4 +113,4 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     if snaps:  # the maps side by side, the page's width
         output.render(session, views, step)
     if "charts" not in hidden and not focus:
-        inspection.render(session, curves)
+        inspection.render(session, curves, step)

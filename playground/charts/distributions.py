@@ -21,6 +21,7 @@ from playground.charts.common import (
     style,
     subplot_grid,
 )
+from playground.charts.training_curves import mark_shown_step
 
 ROW_HEIGHT = 165
 WEIGHT_BINS = 30
@@ -161,8 +162,10 @@ def weight_distributions(
     cols: int = 3,
     bins: int = WEIGHT_BINS,
     uirevision: str = "weights",
+    marker_step: int | None = None,
 ) -> go.Figure:
-    """Per layer: share of weights per value bin (y) at each histogram step (x), as a heatmap.
+    """Per layer: share of weights per value bin (y) at each histogram step (x), as a heatmap;
+    `marker_step` (the step the time-travel slider shows) dashed on every layer's panel.
 
     Colour = round(255 * sqrt(share)) (uint8; sqrt lifts the thin tails into view)."""
     snaps = history.histograms if history is not None else None
@@ -201,6 +204,7 @@ def weight_distributions(
         "cmax": 255,
     }
     _tick_counts(layout, x=4, y=4)
+    mark_shown_step(layout, marker_step, panels=n_layers, label=False)
     style(
         layout,
         height=ROW_HEIGHT * rows + 40,

@@ -23,6 +23,7 @@ from playground.charts.common import (
     sequential_colors,
     style,
 )
+from playground.charts.training_curves import mark_shown_step
 
 HEALTHY_UPDATE_RATIO = 1e-3
 MAX_COLUMNS = 200
@@ -114,11 +115,15 @@ def gradient_norms(
     metric: str = "grad_norm",
     height: int = 340,
     uirevision: str = "gradients",
+    marker_step: int | None = None,
 ) -> go.Figure:
-    """||dL/dW|| per layer over time (log y). Lines far apart = gradients vanish or explode."""
+    """||dL/dW|| per layer over time (log y). Lines far apart = gradients vanish or explode.
+    `marker_step`: the step the time-travel slider shows, marked by a dashed line."""
     if not _has_data(history, metric):
         return empty_figure(height=height, uirevision=uirevision)
-    return figure(*_layer_lines(history, metric, layer_names, "gradient norm", height, uirevision))
+    data, layout = _layer_lines(history, metric, layer_names, "gradient norm", height, uirevision)
+    mark_shown_step(layout, marker_step)
+    return figure(data, layout)
 
 
 def gradient_heatmap(
@@ -129,8 +134,10 @@ def gradient_heatmap(
     max_columns: int = MAX_COLUMNS,
     height: int = 300,
     uirevision: str = "gradient_heatmap",
+    marker_step: int | None = None,
 ) -> go.Figure:
-    """Layers (rows, first on top) by time (columns): colour = log10 of the gradient norm.
+    """Layers (rows, first on top) by time (columns): colour = log10 of the gradient norm;
+    `marker_step` dashed.
 
     Each layer's log10 values are interpolated onto one shared step grid of <= max_columns.
     """
@@ -165,6 +172,7 @@ def gradient_heatmap(
         "yaxis": {"autorange": "reversed", "type": "category"},
         "xaxis": {"title": {"text": "step"}},
     }
+    mark_shown_step(layout, marker_step)
     return figure([heatmap], style(layout, height=height, uirevision=uirevision, legend=False))
 
 
@@ -174,8 +182,10 @@ def update_ratios(
     *,
     height: int = 340,
     uirevision: str = "update_ratio",
+    marker_step: int | None = None,
 ) -> go.Figure:
-    """||ΔW|| / ||W|| per layer (log y) with the rule-of-thumb reference 1e-3."""
+    """||ΔW|| / ||W|| per layer (log y) with the rule-of-thumb reference 1e-3; `marker_step`
+    dashed."""
     if not _has_data(history, "update_ratio"):
         return empty_figure(height=height, uirevision=uirevision)
     data, layout = _layer_lines(
@@ -205,4 +215,5 @@ def update_ratios(
             "font": {"size": 10, "color": MUTED},
         }
     ]
+    mark_shown_step(layout, marker_step)
     return figure(data, layout)

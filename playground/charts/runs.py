@@ -16,7 +16,6 @@ from core.early_stopping import MONITOR_LABELS
 from core.history import History
 from playground.charts.common import (
     MUTED,
-    TEXT,
     axis_id,
     downsample,
     empty_figure,
@@ -28,12 +27,12 @@ from playground.charts.common import (
     style,
     subplot_grid,
 )
-from playground.charts.training_curves import step_note
+from playground.charts.gradients import HEALTHY_UPDATE_RATIO
+from playground.charts.training_curves import mark_shown_step, step_note
 
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # A, B, C, D: blue, red, green, purple
 RUN_COLOR_NAMES = ("blue", "red", "green", "violet")  # the same, as Streamlit's Markdown names
 LAYER_DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")  # first layer solid
-HEALTHY_UPDATE_RATIO = 1e-3
 
 
 def _index(name: str) -> int:
@@ -88,9 +87,7 @@ def _marks(layout: dict, runs: list[RunCurves], marker_step: int | None, rows: i
             shapes += _vline(at, color, "dot", f"stop_{run.name}", rows)
             text = f"{run.name} stopped at step {at}"
             notes.append(step_note(at, text, color, "stop", 0.98 - 0.08 * i))
-    if marker_step is not None:
-        shapes += _vline(marker_step, TEXT, "dash", "shown_step", rows)
-        notes.append(step_note(marker_step, f"shown: step {marker_step}", TEXT, "shown_step", 0.6))
+    mark_shown_step(layout, marker_step, rows, y=0.6)
 
 
 def _group(name: str) -> dict:

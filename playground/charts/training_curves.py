@@ -96,6 +96,31 @@ def step_note(step: float, text: str, color: str, name: str, y: float) -> dict:
     }
 
 
+def mark_shown_step(
+    layout: dict, step: int | None, panels: int = 1, y: float = 0.5, label: bool = True
+) -> None:
+    """The step the time-travel slider shows: a dashed line on each of the first `panels`
+    subplots (axes x/y, x2/y2, ...) and (`label`) "shown: step N" `y` up the figure."""
+    if step is None:
+        return
+    layout.setdefault("shapes", []).extend(
+        {
+            "type": "line",
+            "x0": step,
+            "x1": step,
+            "y0": 0,
+            "y1": 1,
+            "xref": f"x{axis_id(n)}",
+            "yref": f"y{axis_id(n)} domain",
+            "line": {"color": TEXT, "width": 1.5, "dash": "dash"},
+            "name": "shown_step",
+        }
+        for n in range(1, panels + 1)
+    )
+    if label:
+        _mark(layout, step, f"shown: step {step}", TEXT, "shown_step", y)
+
+
 def _mark(layout: dict, step: float, text: str, color: str, name: str, y: float) -> None:
     layout.setdefault("annotations", []).append(step_note(step, text, color, name, y))
 
@@ -191,7 +216,5 @@ def loss_curves(
         _vline(layout, divergence.step, STOP, "dot", "diverged")
         text = f"diverged at step {divergence.step}: {divergence.reason}"
         _mark(layout, divergence.step, text, STOP, "diverged", 0.62)
-    if marker_step is not None:
-        _vline(layout, marker_step, TEXT, "dash", "shown_step")
-        _mark(layout, marker_step, f"shown: step {marker_step}", TEXT, "shown_step", 0.5)
+    mark_shown_step(layout, marker_step, rows)
     return figure(data, style(layout, height=height, uirevision=uirevision))

@@ -18,15 +18,28 @@ CAPTION = (
 SERIOUS = ("divergence", "dead_relu", "exploding")  # shown as errors, the rest as warnings
 
 
-def render(session: PlaygroundSession) -> None:
-    """The findings for the run as the trainer last reported it."""
+def render(session: PlaygroundSession, snaps: dict[str, Snapshot] | None = None) -> None:
+    """The findings for the run as the trainer last reported it; with several runs (`snaps`,
+    by name) one tab per run, named with its count of findings."""
     st.subheader(TITLE)
     st.caption(CAPTION)
-    render_findings(session.trainer.snapshot(weights=False))
+    if not snaps:
+        render_findings(session.trainer.snapshot(weights=False))
+        return
+    found = {name: doctor.diagnose(snap) for name, snap in snaps.items()}
+    labels = [f"Run {name}: {count_text(findings)}" for name, findings in found.items()]
+    for tab, (name, snap) in zip(st.tabs(labels), snaps.items(), strict=True):
+        with tab:
+            render_findings(snap, found[name])
 
 
-def render_findings(snap: Snapshot) -> None:
-    findings = doctor.diagnose(snap)
+def count_text(findings: list) -> str:
+    """A run's tab label after its name: "no findings", "1 finding", "3 findings"."""
+    return "no findings" if not findings else f"{len(findings)} finding" + "s" * (len(findings) > 1)
+
+
+def render_findings(snap: Snapshot, findings: list | None = None) -> None:
+    findings = doctor.diagnose(snap) if findings is None else findings
     for finding in findings:
         box = st.error if finding.rule in SERIOUS else st.warning
         box(as_markdown(finding))

@@ -26,47 +26,62 @@ VIEW_KEY = "inspect_view"  # the selected view, in st.session_state
 FOCUS_KEY = "focus_shown"  # the config focus whose view was last selected
 
 
-def _gradients(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
+def _gradients(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
     names = session.layer_names
     left, right = st.columns(2)
     with left:
         if runs is not None:
-            fig = charts.run_layer_lines(runs, "grad_norm", uirevision="gradients")
+            fig = charts.run_layer_lines(
+                runs, "grad_norm", marker_step=step, uirevision="gradients"
+            )
             plot(fig, "gradients_chart", "run_gradients")
         else:
-            plot(charts.gradient_norms(snap.history, names), "gradients_chart", "gradients")
+            fig = charts.gradient_norms(snap.history, names, marker_step=step)
+            plot(fig, "gradients_chart", "gradients")
     with right:
-        fig = charts.gradient_heatmap(snap.history, names)
+        fig = charts.gradient_heatmap(snap.history, names, marker_step=step)
         plot(fig, "gradient_heatmap_chart", "gradient_heatmap")
 
 
-def _activations(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
-    fig = charts.activation_distributions(snap.histograms, snap.layers, cols=4)
+def _activations(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
+    seen = session.inspected_at(step)
+    if step is not None:
+        st.caption(_recorded_at(seen.step, step))
+    fig = charts.activation_distributions(seen.histograms, seen.layers, cols=4)
     plot(fig, "activations_chart", "activations")
 
 
-def _weights(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
-    fig = charts.weight_distributions(snap.history, session.layer_names, cols=4)
+def _recorded_at(recorded: int | None, step: int) -> str:
+    if recorded is None:
+        return f"No activations were recorded by step {step:,}."
+    return f"The activations as recorded at step {recorded:,} (the last record by step {step:,})."
+
+
+def _weights(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
+    fig = charts.weight_distributions(snap.history, session.layer_names, cols=4, marker_step=step)
     plot(fig, "weights_chart", "weights")
 
 
-def _update_ratio(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
+def _update_ratio(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
     if runs is not None:
-        fig = charts.run_layer_lines(runs, "update_ratio", uirevision="update_ratio")
+        fig = charts.run_layer_lines(
+            runs, "update_ratio", marker_step=step, uirevision="update_ratio"
+        )
         plot(fig, "update_ratio_chart", "run_update_ratio")
         return
-    fig = charts.update_ratios(snap.history, session.layer_names)
+    fig = charts.update_ratios(snap.history, session.layer_names, marker_step=step)
     plot(fig, "update_ratio_chart", "update_ratio")
 
 
-def _confusion(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
+def _confusion(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
     dataset = session.dataset
-    fig = charts.confusion_matrix(dataset.y_test, session.test_classes(), dataset.class_names)
+    classes = session.test_classes(step=step)
+    fig = charts.confusion_matrix(dataset.y_test, classes, dataset.class_names)
     plot(fig, "confusion_chart", "confusion")
 
 
-def _first_layer(session: PlaygroundSession, snap: Snapshot, runs=None) -> None:
-    first = session.trainer.weights()[0][0]
+def _first_layer(session: PlaygroundSession, snap: Snapshot, runs=None, step=None) -> None:
+    first = session.first_layer_weights(step)
     fig = charts.first_layer_weights(first, session.dataset.image_shape)
     plot(fig, "first_layer_chart", "first_layer")
 
@@ -81,9 +96,14 @@ IMAGE_ONLY = {"Confusion": _confusion, "First layer": _first_layer}  # image dat
 INSPECT_VIEWS, IMAGE_VIEWS = tuple(VIEWS), tuple(IMAGE_ONLY)
 
 
-def render(session: PlaygroundSession, runs: list[charts.RunCurves] | None = None) -> None:
-    """One inspection view at a time: each redraw remounts its charts in the browser. `runs`:
-    every run's curves, for the views that overlay them."""
+def render(
+    session: PlaygroundSession,
+    runs: list[charts.RunCurves] | None = None,
+    step: int | None = None,
+) -> None:
+    """One inspection view at a time. `runs`: every run's curves, for the views that overlay
+    them; `step`: the step the time-travel slider shows (curves marked there, the activations
+    as recorded then, confusion and first layer from the checkpoint)."""
     st.subheader("Inside the network")
     shown = VIEWS | (IMAGE_ONLY if session.dataset.image_shape is not None else {})
     names = tuple(shown)
@@ -92,7 +112,7 @@ def render(session: PlaygroundSession, runs: list[charts.RunCurves] | None = Non
     view = st.segmented_control("View", names, key=VIEW_KEY, label_visibility="collapsed")
     if runs is not None and view in ("Activations", "Weights", *IMAGE_ONLY):
         st.caption(f"Run {session.selected}, the run the sidebar edits.")
-    shown[view or names[0]](session, session.trainer.snapshot(weights=False), runs)
+    shown[view or names[0]](session, session.trainer.snapshot(weights=False), runs, step)
 
 
 def select_focus(focus: str) -> bool:

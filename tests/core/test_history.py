@@ -59,3 +59,18 @@ def test_a_frozen_copy_keeps_its_points_whatever_the_series_does_next(later):
         copy.append(100, 0.0)
     with pytest.raises(ValueError):
         copy.clear()
+
+
+def test_at_reads_the_value_recorded_last_at_or_before_a_step():
+    from core.history import SnapshotsOverTime
+
+    series = Series(8)
+    series.extend([10, 20, 30], [1.0, 2.0, 3.0])
+    assert series.at(5) is None
+    assert [series.at(s) for s in (10, 19, 20, 29, 30, 99)] == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    snaps = SnapshotsOverTime(4)
+    assert snaps.at(10) is None
+    for step in (0, 200, 400):
+        snaps.append(step, f"histograms at {step}")
+    assert snaps.at(399) == (200, "histograms at 200")
+    assert snaps.at(400) == (400, "histograms at 400")

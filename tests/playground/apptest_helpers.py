@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "playground" / "app.py")
@@ -83,3 +85,10 @@ def opened_after_a_step(open_key: str, query: dict | None = None) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def values(spec) -> np.ndarray:
+    """A trace's array as the browser reads it: a list, or a typed array {dtype, bdata}."""
+    if isinstance(spec, dict):
+        return np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype(spec["dtype"]))
+    return np.asarray(spec, dtype=np.float64)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from core import doctor
 from core.config import LayerConfig
+from playground.panels import doctor as panel
 from playground.url_state import hidden_to_spec
 from tests.playground.apptest_helpers import open_app, session
 
@@ -14,7 +16,11 @@ RELU_CIRCLE_AT_LR_10 = {
 
 def doctor_text(at) -> str:
     """Every notice under the doctor's heading, as a reader sees it (escapes removed)."""
-    boxes = [*at.error, *at.warning, *at.success, *at.info]
+    return _notices(at)
+
+
+def _notices(where) -> str:
+    boxes = [*where.error, *where.warning, *where.success, *where.info]
     return " ".join(str(b.value) for b in boxes).replace("\\", "")
 
 
@@ -46,3 +52,23 @@ def test_a_healthy_run_gets_no_alarm():
     at = trained({}, 600)
     assert "No problems found" in doctor_text(at)
     assert not at.error
+
+
+def test_runs_side_by_side_get_a_diagnosis_each():
+    """Two runs of the ReLU circle: A at learning rate 10 kills every unit and is told so in
+    its own tab (over seeds: tests/core/test_doctor.py); B, the same run at 0.03, gets its own
+    findings in its tab (which ones depends on the seed: a 2-unit layer can die at 0.03 too)."""
+    query = RELU_CIRCLE_AT_LR_10 | {"runs": "A,B", "B.training.optimizer.learning_rate": "0.03"}
+    at = open_app(query)
+    with session(at).lock:
+        session(at).experiment.run(120, max_steps=400)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tabs = {t.label.split(":")[0]: t for t in at.tabs if t.label.startswith("Run ")}
+    assert set(tabs) == {"Run A", "Run B"}
+    said = {name: _notices(tab) for name, tab in tabs.items()}
+    assert "Every unit of hidden 1 and hidden 2 is dead" in said["Run A"], said
+    assert "finding" in tabs["Run A"].label
+    b = doctor.diagnose(session(at).experiment["B"].snapshot(weights=False))
+    assert [f.title in said["Run B"] for f in b] == [True] * len(b)
+    assert tabs["Run B"].label == f"Run B: {panel.count_text(b)}"
