@@ -13,8 +13,10 @@ are the run the sidebar edits (`selected`); the actions (Play, Step, Reset...) a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import io
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from core.experiment import (
     Experiment,
     ExperimentError,
     Run,
+    config_differences,
     resolve_changes,
 )
 from core.microscope import WeightChoice
@@ -71,6 +74,16 @@ class Notice:
     text: str
     kind: str
     id: int  # for the dismiss button
+
+
+@dataclass(frozen=True)
+class InspectedAt:
+    """The activation histograms of a run recorded at `step` and its layer statistics then
+    (saturated and dead shares as recorded at that step); None and [] before any record."""
+
+    step: int | None
+    histograms: list | None
+    layers: list
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,10 @@ class PlaygroundSession:
     def run_configs(self) -> list[tuple[str, PlaygroundConfig]]:
         """(name, settings) of every run after the reference one, for the link."""
         return [(r.name, r.config) for r in self.runs[1:]]
+
+    def run_branches(self) -> dict[str, tuple[str, int]]:
+        """Where each branched run branched: name -> (source, step), for the link."""
+        return {r.name: (r.branch.source, r.branch.step) for r in self.runs if r.branch}
 
     def run_rows(self) -> list[RunRow]:
         ex = self.experiment
@@ -266,21 +283,40 @@ class PlaygroundSession:
 
     @_locked
     def add_runs(
-        self, runs: list[tuple[str, PlaygroundConfig]], reference: str = RUN_NAMES[0]
+        self,
+        runs: list[tuple[str, PlaygroundConfig]],
+        reference: str = RUN_NAMES[0],
+        branches: dict[str, tuple[str, int]] | None = None,
     ) -> None:
         """Add runs with these names and settings (a link's comparison), from step 0; the
-        first run is named `reference`."""
+        first run is named `reference`. A branched run (`branches`: name -> (source, step)) is
+        rebuilt as it was made: every run trains to that step, then it branches there."""
         if reference in RUN_NAMES and reference not in [name for name, _ in runs]:
             self.experiment.reference.name = self.selected = reference
-        for name, config in runs:
+        branches = branches or {}
+        for name, config in sorted(runs, key=lambda run: run[0] in branches):  # clones first
             try:
-                run = self.experiment.add_run(config)
+                if name in branches:
+                    run = self._replay_branch(*branches[name], config)
+                else:
+                    run = self.experiment.add_run(config)
             except (ExperimentError, DataError, ConfigError) as err:
                 self.notify("warning", f"Run {name} of the link was left out: {err}", "link")
                 continue
             if name in RUN_NAMES and name not in self.run_names:
                 run.name = name
                 self.experiment.runs.sort(key=lambda r: RUN_NAMES.index(r.name))
+
+    def _replay_branch(self, source: str, step: int, config: PlaygroundConfig) -> Run:
+        """Train every run to `step` (lockstep, as they trained when the branch was made) and
+        branch `source` there with the settings in which `config` differs from it."""
+        ex = self.experiment
+        ex.run(math.inf, max_steps=max(0, step - ex[source].step))
+        if ex[source].step != step:
+            stopped = ex[source].step
+            raise ExperimentError(f"run {source} stopped at step {stopped:,}, before {step:,}")
+        changes = dict(config_differences(ex[source].config, config))
+        return ex.branch(source, step, changes)
 
     def _rewinding(self, action):
         """`action()` (which may send every run back to an earlier step), keeping each run's
@@ -566,9 +602,43 @@ class PlaygroundSession:
         """The model's outputs (n, k) for the first `limit` test examples (all by default)."""
         return predictions.predictions(self.trainer.network, self.dataset.X_test[:limit])
 
-    def test_classes(self, limit: int | None = None) -> np.ndarray:
-        """The head's class for the first `limit` test examples (all by default)."""
-        return predictions.predicted_classes(self.trainer.network, self.dataset.X_test[:limit])
+    def test_classes(self, limit: int | None = None, step: int | None = None) -> np.ndarray:
+        """The head's class for the first `limit` test examples (all by default), by the
+        selected run's network now or (time travel) at its checkpoint at or before `step`."""
+        net = self._network_at(step)
+        return predictions.predicted_classes(net, self.dataset.X_test[:limit])
+
+    def first_layer_weights(self, step: int | None = None) -> np.ndarray:
+        """The selected run's first-layer weight matrix W (inputs, units), now or at `step`."""
+        if step is None or step >= self.run.step:
+            return self.trainer.weights()[0][0]
+        return self.experiment.at(self.selected, step).weights[0][0]
+
+    def inspected_at(self, step: int | None) -> InspectedAt:
+        """The selected run's activation histograms and layer statistics as recorded last at
+        or before `step` (the newest with `step` None): what the activation view draws."""
+        snap = self.trainer.snapshot(weights=False)
+        if step is None or step >= self.run.step:
+            return InspectedAt(snap.histogram_step, snap.histograms, list(snap.layers))
+        found = snap.history.histograms.at(step)
+        if found is None:
+            return InspectedAt(None, None, [])
+        recorded, histograms = found
+        series = snap.history.layers
+        layers = [
+            dataclasses.replace(
+                stats,
+                saturated_frac=series["saturated_frac"][i].at(recorded),
+                dead_frac=series["dead_frac"][i].at(recorded),
+            )
+            for i, stats in enumerate(snap.layers)
+        ]
+        return InspectedAt(recorded, histograms, layers)
+
+    def _network_at(self, step: int | None):
+        if step is None or step >= self.run.step:
+            return self.trainer.network
+        return self.experiment.at(self.selected, step).network
 
     def run_views(self, step: int | None = None) -> list[RunView]:
         """Every run as it is now, or (time travel) as it was at its checkpoint at or before

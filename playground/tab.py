@@ -27,7 +27,7 @@ def session() -> PlaygroundSession:
             params |= runs_to_query(base, preset_runs(params["preset"][0]))
         url = query_to_state(params, base)
         new = PlaygroundSession.start(url.config, load_for)
-        new.add_runs(url.runs, reference=url.reference)
+        new.add_runs(url.runs, reference=url.reference, branches=url.branches)
         if notices + url.notices:
             new.notify("warning", " ".join(notices + url.notices), "link")
         st.session_state[SESSION_KEY] = new
@@ -74,6 +74,7 @@ def write_url(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         hidden,
         runs=session.run_configs(),
         reference=session.run_names[0],
+        branches=session.run_branches(),
     )
     if params.get("preset") and RUNS_KEY not in params and is_comparison(params["preset"]):
         params[RUNS_KEY] = session.run_names[0]  # one run left: not the preset's runs again

@@ -25,6 +25,7 @@ from typing import Any, get_type_hints
 
 from core.config import (
     MAX_HIDDEN_LAYERS,
+    MAX_REPLAYED_STEPS,
     TASKS,
     ConfigError,
     LayerConfig,
@@ -41,6 +42,7 @@ HIDDEN_KEY = "network.hidden"
 PRESET_KEY = "preset"
 HIDE_KEY = "hide"
 RUNS_KEY = "runs"
+BRANCH_KEY = "branch"  # a run's own parameter: "B.branch=A@512", a branch of A at step 512
 RESERVED_KEYS = (PRESET_KEY, HIDE_KEY, RUNS_KEY)
 RUN_NAMES = ("A", "B", "C", "D")  # as core.experiment names them
 UNWRITTEN_FIELDS = ("title", "notes")  # descriptive text stays out of the URL
@@ -59,6 +61,7 @@ class UrlState:
     notices: list[str] = field(default_factory=list)
     reference: str = RUN_NAMES[0]  # the reference run's name
     runs: list[tuple[str, PlaygroundConfig]] = field(default_factory=list)  # the other runs
+    branches: dict[str, tuple[str, int]] = field(default_factory=dict)  # run -> (source, step)
 
 
 # --- hidden layers <-> compact spec ---------------------------------------------------------
@@ -158,25 +161,35 @@ def config_to_query(
 
 
 def runs_to_query(
-    config: PlaygroundConfig, runs=(), reference: str = RUN_NAMES[0]
+    config: PlaygroundConfig, runs=(), reference: str = RUN_NAMES[0], branches=None
 ) -> dict[str, str]:
     """The parameters of runs side by side: `runs` ((name, settings) of every run but the
-    reference) each written over the reference's settings `config`; none for one run."""
+    reference) each written over the reference's settings `config`, and where a run branched
+    (`branches`: name -> (source, step)) "B.branch=A@512"; none for one run."""
     if not runs:
         return {}
     params = {RUNS_KEY: ",".join([reference, *(name for name, _ in runs)])}
     for name, run_config in runs:
         for path, text in config_to_query(run_config, base=config).items():
             params[f"{name}.{path}"] = text
+        if name in (branches or {}):
+            source, step = branches[name]
+            params[f"{name}.{BRANCH_KEY}"] = f"{source}@{step}"
     return params
 
 
 def link_query(
-    config: PlaygroundConfig, preset: str = "", hide=(), runs=(), reference: str = RUN_NAMES[0]
+    config: PlaygroundConfig,
+    preset: str = "",
+    hide=(),
+    runs=(),
+    reference: str = RUN_NAMES[0],
+    branches=None,
 ) -> dict[str, str]:
     """The link for `config`, over the named preset while the config still shows that preset's
     title and notes (so a reload shows them again), else over the defaults; with the other
-    runs (`runs`: (name, settings)) written over it (`runs_to_query`)."""
+    runs (`runs`: (name, settings); `branches`: name -> (source, step)) written over it
+    (`runs_to_query`)."""
     try:
         base = load_preset(preset) if preset else None
     except ConfigError:
@@ -185,7 +198,7 @@ def link_query(
         params = config_to_query(config, hide=hide)
     else:
         params = config_to_query(config, preset, hide, base)
-    return params | runs_to_query(config, runs, reference)
+    return params | runs_to_query(config, runs, reference, branches)
 
 
 def _parse(hint: Any, text: str) -> object:
@@ -250,7 +263,7 @@ def query_to_state(params: Mapping[str, object], base: PlaygroundConfig | None =
         tree = candidate
     state.config = from_dict(PlaygroundConfig, _relax_head(tree, notices))
     state.hidden_sections = _parse_hide(_first(params.get(HIDE_KEY, "")), notices)
-    state.reference, state.runs = _read_runs(
+    state.reference, state.runs, state.branches = _read_runs(
         _first(params.get(RUNS_KEY, "")), runs, state.config, notices
     )
     state.notices = notices
@@ -265,8 +278,9 @@ def _run_of(key: str) -> str:
 
 def _read_runs(
     names_text: str, params: Mapping[str, object], base: PlaygroundConfig, notices: list[str]
-) -> tuple[str, list[tuple[str, PlaygroundConfig]]]:
-    """The reference's name and the other runs' settings, each read over `base`."""
+) -> tuple[str, list[tuple[str, PlaygroundConfig]], dict[str, tuple[str, int]]]:
+    """The reference's name, the other runs' settings (each read over `base`) and where the
+    branched ones branched (name -> (source, step))."""
     names = [n.strip() for n in names_text.split(",") if n.strip()]
     known = [n for n in dict.fromkeys(names) if n in RUN_NAMES]
     if len(known) != len(names):
@@ -275,14 +289,32 @@ def _read_runs(
     if stray:
         notices.append(f"Settings of run(s) {', '.join(stray)} not listed in 'runs' were ignored.")
     if len(known) < 2:
-        return (known or list(RUN_NAMES))[0], []
-    runs = []
-    for name in known[1:]:
+        return (known or list(RUN_NAMES))[0], [], {}
+    runs, branches = [], {}
+    for i, name in enumerate(known[1:], start=1):
         own = {k.partition(".")[2]: v for k, v in params.items() if _run_of(k) == name}
+        branch = own.pop(BRANCH_KEY, None)
         state = query_to_state(own, base)
         notices += [f"Run {name}: {n}" for n in state.notices]
         runs.append((name, state.config))
-    return known[0], runs
+        if branch is not None:
+            found = _read_branch(_first(branch), known[:i], notices, name)
+            branches |= {name: found} if found else {}
+    return known[0], runs, branches
+
+
+def _read_branch(
+    text: str, earlier: list[str], notices: list[str], name: str
+) -> tuple[str, int] | None:
+    """ "A@512" -> ("A", 512): a run listed before `name`, a step the link may replay."""
+    source, _, step = text.partition("@")
+    if source in earlier and step.isdigit() and int(step) <= MAX_REPLAYED_STEPS:
+        return source, int(step)
+    notices.append(
+        f"Run {name}: 'branch' = '{text[:30]}' is not a run listed before it and a step up to "
+        f"{MAX_REPLAYED_STEPS:,} (as in A@512): it starts from step 0."
+    )
+    return None
 
 
 def _reason(err: Exception) -> str:

@@ -3,13 +3,25 @@ curves, time travel, Branch from here and the link, as a student uses them (AppT
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import predictions
+from core.config import MAX_REPLAYED_STEPS
+from playground import charts as charts_of
 from playground import widget_state as W
 from playground.panels.runs import TIME_KEY
 from playground.url_state import config_to_query, query_to_state, runs_to_query
-from tests.playground.apptest_helpers import ack, chart_ids, charts, click, messages, open_app
+from tests.playground.apptest_helpers import (
+    ack,
+    chart_ids,
+    charts,
+    click,
+    messages,
+    open_app,
+    values,
+)
 from tests.playground.apptest_helpers import session as session_of
 from tests.playground.test_url_state import valid_configs
 
@@ -195,17 +207,68 @@ def test_a_link_with_two_runs_opens_the_same_comparison():
 
 
 @settings(max_examples=60, deadline=None)
-@given(valid_configs(), st.lists(valid_configs(), min_size=1, max_size=3))
-def test_every_comparison_round_trips_through_the_link(base, others):
+@given(
+    valid_configs(),
+    st.lists(valid_configs(), min_size=1, max_size=3),
+    st.lists(st.none() | st.integers(0, MAX_REPLAYED_STEPS), min_size=3, max_size=3),
+    st.randoms(use_true_random=False),
+)
+def test_every_comparison_round_trips_through_the_link(base, others, steps, rng):
     names = ["A", "B", "C", "D"][: 1 + len(others)]
     runs = list(zip(names[1:], others, strict=True))
     for _, config in runs:
         config.title, config.notes = base.title, base.notes
-    params = config_to_query(base) | runs_to_query(base, runs)
+    branches = {  # some runs branched from a run before them
+        name: (rng.choice(names[:i]), step)
+        for i, (name, step) in enumerate(zip(names[1:], steps, strict=False), start=1)
+        if step is not None
+    }
+    params = config_to_query(base) | runs_to_query(base, runs, branches=branches)
     state = query_to_state(params)
     assert state.notices == []
     assert state.config == base and state.reference == "A"
     assert state.runs == runs
+    assert state.branches == branches
+
+
+def _params(at) -> dict[str, str]:
+    return {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+
+
+def test_a_link_rebuilds_a_branch_from_its_step():
+    """Branch from here, then open the link: B is again a branch of A at that step, and both
+    runs go on bit-identically to the ones the link came from."""
+    at = open_app()
+    for _ in range(2):
+        click(at, "Step epoch")
+    step = session_of(at).checkpoint_steps()[3]
+    at.select_slider(key=TIME_KEY).set_value(step).run()
+    click(at, "Branch from here")
+    params = _params(at)
+    assert params["B.branch"] == f"A@{step}"
+    again = open_app(params)
+    old, new = session_of(at).experiment, session_of(again).experiment
+    assert new.names == ["A", "B"]
+    assert (new["B"].branch.source, new["B"].branch.step) == ("A", step)
+    assert {r.step for r in new.runs} == {step}
+    assert new["B"].config == old["B"].config
+    made = next(t.value for t in again.table if "Made as" in t.value.columns)
+    assert list(made["Made as"])[1] == f"branch of A at step {step}"
+    for ex in (old, new):
+        ex.run(60, max_steps=25)
+    for name in ("A", "B"):
+        assert np.array_equal(
+            new[name].trainer.network.flat_params, old[name].trainer.network.flat_params
+        )
+
+
+def test_a_bad_branch_in_a_link_says_so_and_starts_from_step_0():
+    for text in ("C@10", "A@x", "A@-1", f"A@{10**9}"):
+        state = query_to_state({"runs": "A,B", "B.branch": text})
+        assert [n for n, _ in state.runs] == ["B"] and state.branches == {}, text
+        assert any("branch" in n for n in state.notices), text
+    state = query_to_state({"runs": "A,B", "B.branch": "A@512"})
+    assert state.branches == {"B": ("A", 512)} and state.notices == []
 
 
 def test_a_link_names_the_reference_run_and_ignores_stray_runs():
@@ -213,3 +276,75 @@ def test_a_link_names_the_reference_run_and_ignores_stray_runs():
     assert state.reference == "B" and [n for n, _ in state.runs] == ["C"]
     assert state.runs[0][1].training.batch_size == 20
     assert any("D" in n for n in state.notices)
+
+
+def _shown_steps(fig: dict) -> list[float]:
+    return [s["x0"] for s in fig["layout"].get("shapes", []) if s.get("name") == "shown_step"]
+
+
+def _back_in_time(at) -> tuple[int, int]:
+    """Three epochs, then the slider at its second checkpoint: (step shown, step now)."""
+    for _ in range(3):
+        click(at, "Step epoch")
+    now = session_of(at).trainer.step_count
+    earlier = session_of(at).checkpoint_steps()[2]
+    at.select_slider(key=TIME_KEY).set_value(earlier).run()
+    assert not at.exception
+    return earlier, now
+
+
+def test_the_inspection_charts_follow_the_slider():
+    at = open_app()
+    at.session_state[W.key("training.histogram_every")] = 5  # histograms between checkpoints
+    at.run()
+    earlier, now = _back_in_time(at)
+    for key in ("gradients_chart", "gradient_heatmap_chart"):
+        assert _shown_steps(_figure(at, key)) == [earlier], key
+    at.session_state["inspect_view"] = "Update ratio"
+    at.run()
+    assert _shown_steps(_figure(at, "update_ratio_chart")) == [earlier]
+    at.session_state["inspect_view"] = "Weights"
+    at.run()
+    weights = _figure(at, "weights_chart")
+    assert set(_shown_steps(weights)) == {earlier}
+    assert len(_shown_steps(weights)) == len(session_of(at).layer_names)  # every layer's panel
+    # The activations as recorded then, not now: the histogram at or before the step shown.
+    at.session_state["inspect_view"] = "Activations"
+    at.run()
+    history = session_of(at).trainer.snapshot(weights=False).history
+    recorded, then = history.histograms.at(earlier)
+    assert recorded <= earlier < history.histograms.steps[-1]
+    assert f"as recorded at step {recorded:,}" in " ".join(c.value for c in at.caption)
+    bars = _figure(at, "activations_chart")["data"][0]
+    counts = np.asarray(then[0].activations.counts, dtype=float)
+    assert np.allclose(values(bars["y"]), counts / counts.sum(), atol=1e-6)
+    newest = np.asarray(history.histograms.items[-1][0].activations.counts, dtype=float)
+    assert not np.allclose(counts / counts.sum(), newest / newest.sum())
+    # Back at the newest step the marks go.
+    at.select_slider(key=TIME_KEY).set_value(now).run()
+    at.session_state["inspect_view"] = "Gradients"
+    at.run()
+    assert _shown_steps(_figure(at, "gradients_chart")) == []
+
+
+def test_images_first_layer_and_confusion_follow_the_slider():
+    at = open_app({"preset": "digits"})
+    earlier, _ = _back_in_time(at)
+    session = session_of(at)
+    at.session_state["inspect_view"] = "First layer"
+    at.run()
+    then = session.experiment.at(session.selected, earlier).weights[0][0]
+    assert not np.array_equal(then, session.trainer.weights()[0][0])
+    assert np.array_equal(session.first_layer_weights(earlier), then)
+    assert session.first_layer_weights(None) is not None
+    at.session_state["inspect_view"] = "Confusion"
+    at.run()
+    assert not at.exception
+    z_then = values(_figure(at, "confusion_chart")["data"][0]["z"])
+    net_then = session.experiment.at(session.selected, earlier).network
+    classes = predictions.predicted_classes(net_then, session.dataset.X_test)
+    expected = charts_of.confusion_matrix(session.dataset.y_test, classes)
+    assert np.allclose(z_then, np.asarray(expected.data[0].z, dtype=float).ravel(), atol=1e-6)
+    at.select_slider(key=TIME_KEY).set_value(session.trainer.step_count).run()
+    z_now = values(_figure(at, "confusion_chart")["data"][0]["z"])
+    assert not np.array_equal(z_then, z_now)  # three epochs on, other mistakes
