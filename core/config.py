@@ -71,6 +71,7 @@ MAX_PARAMETERS = 1_000_000
 MAX_GENERATED_POINTS = 5_000
 MAX_BATCH_SIZE = 10_000
 MAX_REPLAYED_STEPS = 20_000  # steps a link may train to rebuild a branch (B.branch=A@512)
+MAX_REPLAY_SECONDS = 10.0  # and the server's time it may take (a big network: refused)
 MAX_TYPED_WEIGHT = 100.0  # |w| a student may type into one weight or bias (core.weight_edit)
 
 # --- limits of an uploaded CSV (core/data/csv_upload.py) -----------------------------------

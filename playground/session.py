@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import functools
 import io
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import predictions, weight_edit
-from core.config import ConfigError, PlaygroundConfig, align_task
+from core.config import MAX_REPLAY_SECONDS, ConfigError, PlaygroundConfig, align_task
 from core.data import DataError, Dataset
 from core.experiment import (
     RUN_NAMES,
@@ -311,10 +310,13 @@ class PlaygroundSession:
         """Train every run to `step` (lockstep, as they trained when the branch was made) and
         branch `source` there with the settings in which `config` differs from it."""
         ex = self.experiment
-        ex.run(math.inf, max_steps=max(0, step - ex[source].step))
+        ex.run(MAX_REPLAY_SECONDS, max_steps=max(0, step - ex[source].step))
         if ex[source].step != step:
-            stopped = ex[source].step
-            raise ExperimentError(f"run {source} stopped at step {stopped:,}, before {step:,}")
+            raise ExperimentError(
+                f"rebuilding it means training run {source} to step {step:,}, which stopped at "
+                f"step {ex[source].step:,} (it diverged, stopped early, or took over "
+                f"{MAX_REPLAY_SECONDS:g} s on this server)"
+            )
         changes = dict(config_differences(ex[source].config, config))
         return ex.branch(source, step, changes)
 

@@ -3,15 +3,19 @@ curves, time travel, Branch from here and the link, as a student uses them (AppT
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import predictions
-from core.config import MAX_REPLAYED_STEPS
+from core.config import MAX_REPLAYED_STEPS, PlaygroundConfig
+from core.data import load_dataset
 from playground import charts as charts_of
 from playground import widget_state as W
 from playground.panels.runs import TIME_KEY
+from playground.session import PlaygroundSession
 from playground.url_state import config_to_query, query_to_state, runs_to_query
 from tests.playground.apptest_helpers import (
     ack,
@@ -348,3 +352,16 @@ def test_images_first_layer_and_confusion_follow_the_slider():
     at.select_slider(key=TIME_KEY).set_value(session.trainer.step_count).run()
     z_now = values(_figure(at, "confusion_chart")["data"][0]["z"])
     assert not np.array_equal(z_then, z_now)  # three epochs on, other mistakes
+
+
+def test_a_branch_the_server_cannot_rebuild_in_time_is_left_out_with_a_message(monkeypatch):
+    import playground.session as session_module
+
+    monkeypatch.setattr(session_module, "MAX_REPLAY_SECONDS", 0.0)
+    session = PlaygroundSession.start(PlaygroundConfig(), lambda c: load_dataset(c.data))
+    branched = copy.deepcopy(session.config)
+    branched.training.optimizer.learning_rate /= 2
+    session.add_runs([("B", branched)], branches={"B": ("A", 5_000)})
+    assert session.run_names == ["A"]
+    said = " ".join(n.text for n in session.notices)
+    assert "Run B of the link was left out" in said and "step 5,000" in said
