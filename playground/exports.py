@@ -21,7 +21,16 @@ def model_bytes(session: PlaygroundSession) -> bytes:
 
 def history_frame(session: PlaygroundSession) -> pd.DataFrame:
     """One row per recorded step; a column per run series and per (layer, metric)."""
-    history = session.trainer.history
+    return _frame(session.trainer.history)
+
+
+def runs_history_frame(session: PlaygroundSession) -> pd.DataFrame:
+    """Every run's history (`history_frame`) one under the other, indexed by (run, step)."""
+    frames = {run.name: _frame(run.trainer.history) for run in session.runs}
+    return pd.concat(frames, names=["run", "step"])
+
+
+def _frame(history) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     for name in RUN_SERIES:
         series = history.run[name]
@@ -36,3 +45,7 @@ def history_frame(session: PlaygroundSession) -> pd.DataFrame:
 
 def history_csv(session: PlaygroundSession) -> str:
     return history_frame(session).to_csv(float_format="%.6g")
+
+
+def runs_history_csv(session: PlaygroundSession) -> str:
+    return runs_history_frame(session).to_csv(float_format="%.6g")

@@ -33,25 +33,37 @@ def _clear_uploader(name: str) -> None:
 
 
 def render(session: PlaygroundSession) -> None:
+    """Downloads of the run the sidebar edits (named when runs sit side by side, and then
+    every run's history in one table too), and the model upload."""
+    run = f"run {session.selected}'s " if session.comparing else ""
+    suffix = f"-{session.selected}" if session.comparing else ""
     _download(
-        "Download trained model (.npz)",
+        f"Download {run}trained model (.npz)",
         lambda: exports.model_bytes(session),
-        "backprop-playground-model.npz",
+        f"backprop-playground-model{suffix}.npz",
         "application/octet-stream",
         "Weights, configuration and step count in one .npz file (no pickle). Load it here again.",
     )
     _download(
-        "Download configuration (.json)",
+        f"Download {run}configuration (.json)",
         session.config.to_json,
-        "backprop-playground-config.json",
+        f"backprop-playground-config{suffix}.json",
         "application/json",
     )
     _download(
-        "Download training history (.csv)",
+        f"Download {run}training history (.csv)",
         lambda: exports.history_csv(session),
-        "backprop-playground-history.csv",
+        f"backprop-playground-history{suffix}.csv",
         "text/csv",
     )
+    if session.comparing:
+        _download(
+            "Download every run's training history (.csv)",
+            lambda: exports.runs_history_csv(session),
+            "backprop-playground-history-runs.csv",
+            "text/csv",
+            "One table: a row per run and recorded step (columns run, step, then the series).",
+        )
     key = _uploader_key(MODEL_UPLOAD_KEY)
     st.file_uploader(
         "Start from a saved model (.npz)",
@@ -59,6 +71,10 @@ def render(session: PlaygroundSession) -> None:
         key=key,
         on_change=_on_model_upload,
         args=(session, key),
+        help="With runs side by side, the saved model replaces them all (download the "
+        "ones to keep first)."
+        if session.comparing
+        else None,
     )
     st.radio(
         "Use the saved model's",

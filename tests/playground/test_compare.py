@@ -365,3 +365,30 @@ def test_a_branch_the_server_cannot_rebuild_in_time_is_left_out_with_a_message(m
     assert session.run_names == ["A"]
     said = " ".join(n.text for n in session.notices)
     assert "Run B of the link was left out" in said and "step 5,000" in said
+
+
+def test_downloads_name_the_run_and_every_runs_history_comes_in_one_table():
+    import io
+
+    import pandas as pd
+
+    from core.serialization import load_model
+    from playground import exports
+
+    at = open_app()
+    click(at, "Compare")
+    _set_activation(at, "relu")
+    click(at, "Step epoch")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download run B's trained model (.npz)" in labels
+    assert "Download every run's training history (.csv)" in labels
+    session = session_of(at)
+    saved = load_model(io.BytesIO(exports.model_bytes(session)))
+    assert saved.config == session.experiment["B"].config
+    assert saved.step == session.experiment["B"].step
+    table = pd.read_csv(io.StringIO(exports.runs_history_csv(session)))
+    assert list(table.columns[:2]) == ["run", "step"]
+    assert set(table["run"]) == {"A", "B"}
+    a_loss = table[table["run"] == "A"].set_index("step")["train_loss"].dropna()
+    expected = session.experiment["A"].trainer.history.run["train_loss"]
+    assert np.allclose(a_loss.to_numpy(), expected.values, rtol=1e-5)
