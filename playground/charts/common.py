@@ -236,6 +236,50 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return png_uri(png_bytes(rgb))
 
 
+SCALE_LEVELS = 256  # colours of a continuous colour scale drawn as a palette PNG
+
+
+def colorscale_palette(scale: list, levels: int = SCALE_LEVELS) -> np.ndarray:
+    """(levels, 3) uint8 colours evenly along a plotly colour scale ([[position, colour], ...]),
+    interpolated in RGB as plotly.js colours a heatmap."""
+    colors = pcolors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, levels)))
+    return np.array([pcolors.unlabel_rgb(c) for c in colors]).round().astype(np.uint8)
+
+
+def scale_index(values: np.ndarray, low: float, high: float, levels: int = SCALE_LEVELS):
+    """uint8 palette indices of `values` on [low, high] (clipped; NaN at the middle)."""
+    v = np.asarray(values, dtype=np.float64)
+    t = (v - low) / (high - low) if high > low else np.zeros_like(v)
+    t = np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
+    return np.round(t * (levels - 1)).astype(np.uint8)
+
+
+def plane_image(xs: np.ndarray, ys: np.ndarray, source: str, opacity: float = 1.0) -> dict:
+    """A layout image that covers the cells of a heatmap over grid centres `xs`, `ys` (rows of
+    the image top first: y descending), under the traces. Redrawn alone when it changes, where a
+    heatmap trace would replot every trace of its chart."""
+    dx = float(xs[1] - xs[0]) if len(xs) > 1 else 1.0
+    dy = float(ys[1] - ys[0]) if len(ys) > 1 else 1.0
+    return {
+        "source": source,
+        "xref": "x",
+        "yref": "y",
+        "x": float(xs[0]) - dx / 2,
+        "y": float(ys[-1]) + dy / 2,
+        "sizex": dx * len(xs),
+        "sizey": dy * len(ys),
+        "sizing": "stretch",
+        "xanchor": "left",
+        "yanchor": "top",
+        "layer": "below",
+        "opacity": opacity,
+        "name": PLANE_IMAGE,
+    }
+
+
+PLANE_IMAGE = "plane"  # the name of a heatmap drawn as an image (the browser draws it crisp)
+
+
 # --- figures from plain dicts ---------------------------------------------------------------------
 # Figures are built as plain dicts ({"data": [trace dicts], "layout": {...}}) and wrapped without
 # Plotly's per-property validation, which costs ~1 ms per trace or layout update and ~90 ms per

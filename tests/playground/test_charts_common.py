@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import plotly.colors as pcolors
 import plotly.graph_objects as go
 import pytest
 from PIL import Image
@@ -314,3 +315,27 @@ def test_every_chart_has_a_one_line_caption():
         assert key in CAPTIONS, key
         text = CAPTIONS[key]
         assert 30 < len(text) < 240 and "\n" not in text
+
+
+def test_a_colour_scale_palette_matches_plotly_at_its_stops_and_between():
+    from playground.charts.common import DIVERGING, colorscale_palette, scale_index
+
+    palette = colorscale_palette(DIVERGING)
+    assert palette.shape == (256, 3) and palette.dtype == np.uint8
+    for row, (_, color) in ((0, DIVERGING[0]), (-1, DIVERGING[-1])):
+        assert tuple(palette[row]) == pcolors.hex_to_rgb(color)
+    mid = pcolors.unlabel_rgb(pcolors.sample_colorscale(DIVERGING, [128 / 255])[0])
+    assert np.abs(palette[128].astype(float) - mid).max() <= 0.5
+    index = scale_index(np.array([-2.0, 0.0, 1.0, 5.0, np.nan]), 0.0, 1.0)
+    assert index.tolist() == [0, 0, 255, 255, 128]
+
+
+def test_a_plane_image_covers_the_heatmap_cells():
+    from playground.charts.common import plane_image
+
+    xs, ys = np.linspace(-1, 1, 5), np.linspace(-2, 2, 9)
+    image = plane_image(xs, ys, "data:image/png;base64,", opacity=0.85)
+    assert image["x"] == -1.25 and image["sizex"] == 2.5  # half a cell beyond each centre
+    assert image["y"] == 2.25 and image["sizey"] == 4.5  # from the top row down
+    assert (image["xanchor"], image["yanchor"], image["layer"]) == ("left", "top", "below")
+    assert image["opacity"] == 0.85
