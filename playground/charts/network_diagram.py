@@ -48,6 +48,7 @@ from playground.charts.common import (
     note,
     style,
 )
+from playground.charts.pick_tags import BIAS, WEIGHT, pick_meta
 
 WIDTHS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0)  # line width per |w| level 0..5
 INPUT_GROUPS = 8
@@ -194,7 +195,7 @@ def network_diagram(
             notes.append(f"{columns[i + 1].title}: strongest {drawn} of {total}")
     pitch = (height - 60) / max(len(c.shown) for c in columns)  # px between nodes, roughly
     thin = float(np.clip(pitch / 40, 0.3, 1.0))
-    data = _link_traces(links, scale, groups, thin, frozen)
+    data = _link_traces(links, weights, scale, groups, thin, frozen)
     marks = _marks(highlight, weights, sizes, groups, columns)
     if marks is not None:
         data += _mark_traces(marks, html.escape(highlight.label), thin)
@@ -452,10 +453,11 @@ def _links(i: int, m: np.ndarray, src: _Column, dst: _Column, max_links: int):
     return (i, src, dst, r, c, w), len(w)
 
 
-def _link_traces(links, scale: float, groups, thin: float, frozen=()) -> list[dict]:
+def _link_traces(links, weights, scale: float, groups, thin: float, frozen=()) -> list[dict]:
     """One line trace per (sign, width level, frozen) with NaN breaks; hover via midpoint
     markers. Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded
-    columns; the links into a frozen block are dashed."""
+    columns; the links into a frozen block are dashed. A midpoint marker that stands for one
+    weight of `weights` is tagged with it (a click picks it; summed input groups are not)."""
     segments: dict[tuple[bool, int, bool], list[np.ndarray]] = {}
     for (i, src, dst, r, c, w), _ in links:
         s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
@@ -492,6 +494,8 @@ def _link_traces(links, scale: float, groups, thin: float, frozen=()) -> list[di
     for (i, src, dst, r, c, w), _ in links:
         if not len(w):
             continue
+        summed = i == 0 and _agg(groups)  # a link per input group: no one weight
+        picked = () if summed else _weight_at(weights, i, src.shown[r], dst.shown[c])
         traces.append(
             {
                 "type": "scatter",
@@ -500,14 +504,33 @@ def _link_traces(links, scale: float, groups, thin: float, frozen=()) -> list[di
                 "y": f32((src.y[r] + dst.y[c]) / 2),
                 "mode": "markers",
                 "marker": {"size": 8, "opacity": 0},
-                "customdata": f32(np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1])),
+                "customdata": f32(
+                    np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1, *picked])
+                ),
                 "hovertemplate": "w = %{customdata[0]:.4f}<br>from %{customdata[1]} "
                 "to unit %{customdata[2]}",
                 "name": f"{src.title} → {dst.title}",
-                "meta": {"links": i},
+                "meta": {"links": i}
+                | (pick_meta(WEIGHT, {"from": 3, "to": 4}, layer=i) if picked else {}),
             }
         )
     return traces
+
+
+def _pieces(weights, block: int) -> int:
+    """Columns of W per drawn unit of `block`: a maxout block's k pieces, else 1."""
+    return max(1, weights[block][0].shape[1] // _layer_sizes(weights)[block + 1])
+
+
+def _weight_at(weights, block: int, rows: np.ndarray, units: np.ndarray):
+    """The (rows, columns) of W in `block` that links from `rows` into `units` draw: a maxout
+    unit's link is its largest-|w| piece, as `_unit_matrix` draws it."""
+    k = _pieces(weights, block)
+    if k == 1:
+        return rows, units
+    W = np.abs(np.asarray(weights[block][0], dtype=np.float64))
+    pieces = units[:, None] * k + np.arange(k)
+    return rows, units * k + W[rows[:, None], pieces].argmax(axis=1)
 
 
 def _map_range(neuron_maps, layer: int, shown: np.ndarray) -> np.ndarray:
@@ -540,7 +563,9 @@ def _node_traces(columns, weights, neuron_maps, size: float) -> list[dict]:
     ]
     for li, col in enumerate(columns[1:]):
         b = np.asarray(weights[li][1], dtype=np.float64).ravel()
-        bias = b[col.shown] if b.size > col.shown.max() else np.zeros(len(col.shown))
+        at = col.shown * _pieces(weights, li)  # a maxout unit's bias: its first piece's
+        tagged = b.size > at.max()
+        bias = b[at] if tagged else np.zeros(len(col.shown))
         rng = _map_range(neuron_maps, li, col.shown)
         traces.append(
             {
@@ -557,11 +582,12 @@ def _node_traces(columns, weights, neuron_maps, size: float) -> list[dict]:
                     "cmax": bmax,
                     "line": {"color": MUTED, "width": 1},
                 },
-                "customdata": f32(np.column_stack([col.shown + 1, bias, rng])),
+                "customdata": f32(np.column_stack([col.shown + 1, bias, rng, at])),
                 "hovertemplate": "unit %{customdata[0]}<br>bias %{customdata[1]:.4f}"
                 "<br>output %{customdata[2]:.3f} … %{customdata[3]:.3f}",
                 "name": col.label,
             }
+            | ({"meta": pick_meta(BIAS, {"to": 4}, layer=li)} if tagged else {})
         )
     return traces
 

@@ -4,7 +4,8 @@ MC-dropout band). The values come from `core.predictions.output_map`: over the p
 (len(ys) * len(xs), k), rows y-major; a classifier's as class probabilities and its head's class.
 
 With the backprop microscope open, its training point is ringed on the plane ("microscope point",
-an extra marker with its own legend entry).
+an extra marker with its own legend entry). Each training point is tagged with its index in the
+training set (`pick_tags`): a click on it picks it for the microscope.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from playground.charts.common import (
     note,
     style,
 )
+from playground.charts.pick_tags import POINT, pick_meta
 
 MICROSCOPE_POINT = "microscope point"  # the marker's name (and legend entry)
 MICROSCOPE_COLOR = "#1f1f1f"  # near black, as on the network diagram
@@ -51,7 +53,7 @@ def _subset(n: int, cap: int = MAX_DRAWN_POINTS) -> np.ndarray:
 
 
 def _splits(dataset: Dataset, show_test: bool):
-    """(label, raw points, targets) for train, and test when asked; raw/targets subsampled."""
+    """(label, raw points, targets, their indices) for train, and test when asked; subsampled."""
     out = []
     pairs = [("train", dataset.raw_train, dataset.y_train)]
     if show_test:
@@ -60,8 +62,16 @@ def _splits(dataset: Dataset, show_test: bool):
         if raw is None or y is None or len(raw) == 0:
             continue
         idx = _subset(len(raw))
-        out.append((label, np.asarray(raw)[idx], np.asarray(y)[idx]))
+        out.append((label, np.asarray(raw)[idx], np.asarray(y)[idx], idx))
     return out
+
+
+def _point_tags(split: str, indices: np.ndarray) -> dict:
+    """A points trace's pick tags: each training point's index in the training set (test points
+    are not trained on: they pick nothing)."""
+    if split != "train":
+        return {}
+    return {"customdata": indices.astype(np.int32), "meta": pick_meta(POINT, {"index": 0})}
 
 
 def _point_marker(split: str, color) -> dict:
@@ -176,7 +186,7 @@ def decision_boundary(
     background = {"type": "heatmap", "x": f32(xs), "y": f32(ys), "zmin": 0, "showscale": False}
     data = [background | _class_background(p, cls, discretize) | {"name": "output"}]
     colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
-    for split, raw, y in _splits(dataset, show_test):
+    for split, raw, y, idx in _splits(dataset, show_test):
         labels = np.asarray(y).astype(int)
         for c, color in enumerate(colors):
             sel = labels == c
@@ -187,7 +197,15 @@ def decision_boundary(
             name = f"{split}: {label}"
             hover_xy = "(%{x:.2f}, %{y:.2f})"
             data.append(
-                _points(raw[sel, 0], raw[sel, 1], marker, name, hover_xy, legendgroup=split)
+                _points(
+                    raw[sel, 0],
+                    raw[sel, 1],
+                    marker,
+                    name,
+                    hover_xy,
+                    legendgroup=split,
+                    **_point_tags(split, idx[sel]),
+                )
             )
     data += _microscope_point(dataset, microscope_point)
     layout = {}
@@ -225,13 +243,17 @@ def regression_surface(
             "name": "prediction",
         }
     ]
-    for split, raw, y in _splits(dataset, show_test):
+    for split, raw, y, idx in _splits(dataset, show_test):
         target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
         marker = _point_marker(split, f32(target))
         marker["coloraxis"] = "coloraxis"
         marker["line"] = {"color": "#555", "width": 0.8 if split == "train" else 2}
         hover = "(%{x:.2f}, %{y:.2f})<br>target %{marker.color:.3f}"
-        data.append(_points(raw[:, 0], raw[:, 1], marker, f"{split} points", hover))
+        data.append(
+            _points(
+                raw[:, 0], raw[:, 1], marker, f"{split} points", hover, **_point_tags(split, idx)
+            )
+        )
     data += _microscope_point(dataset, microscope_point)
     layout = {
         "coloraxis": {
@@ -283,12 +305,14 @@ def regression_curve(
                 "name": "mean ± 2 std (MC dropout)",
             }
         )
-    for split, raw, y in _splits(dataset, show_test):
+    for split, raw, y, idx in _splits(dataset, show_test):
         target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
         color = NEGATIVE if split == "train" else "rgba(0,0,0,0)"
         marker = _point_marker(split, color) | {"size": 5}
         hover = "x %{x:.3f}<br>y %{y:.3f}<extra></extra>"
-        data.append(_points(raw[:, 0], target, marker, f"{split} points", hover))
+        data.append(
+            _points(raw[:, 0], target, marker, f"{split} points", hover, **_point_tags(split, idx))
+        )
     data.append(
         {
             "type": "scatter",
