@@ -7,6 +7,11 @@
 The ack is a trigger value of the driver: it reruns only the enclosing fragment, and its
 callback hands it to the loop (`LiveLoop`), which the fragment asks `take_tick()` before it
 trains. Outside a frame, `plot` returns False and the caller draws an ordinary chart.
+
+A chart drawn with `on_click` reports a click on a point that carries a pick tag
+(`playground.charts.pick_tags`) as its trigger "clicked": the callback gets the tag, and if it
+took it (returned True) the frame reruns the whole page instead, so that what draws outside the
+fragment (the microscope, the weight editor) shows the pick.
 plotly.js comes from the `plotly` package, served by Streamlit's component file route, so
 the page works offline.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +37,7 @@ FRONTEND = Path(__file__).parent / "frontend"
 PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 ACK_EVENT = "drawn"
 REJOINED_EVENT = "rejoined"  # the page trained in a session this server no longer has
+CLICK_EVENT = "clicked"  # a chart's point with a pick tag was clicked
 
 _component = st.components.v2.component(
     "backprop_playground.liveview",
@@ -85,6 +92,19 @@ def _on_ack(key: str) -> None:
     loop_for(key).receive(Ack.parse(value.get(ACK_EVENT) if isinstance(value, dict) else None))
 
 
+def _picked_key(key: str) -> str:
+    """Where a taken click asks the live view `key`'s next frame to rerun the page instead."""
+    return f"{key}__picked"
+
+
+def _on_click(frame_key: str, key: str, on_click: Callable[[object], bool]) -> None:
+    """Chart `key`'s trigger callback: hand the clicked point's tag to `on_click`."""
+    value = st.session_state.get(key)
+    tag = value.get(CLICK_EVENT) if isinstance(value, dict) else None
+    if tag is not None and on_click(tag):
+        st.session_state[_picked_key(frame_key)] = True
+
+
 @contextlib.contextmanager
 def frame(
     key: str,
@@ -99,7 +119,10 @@ def frame(
     with n is redrawn in one frame out of n while running (and in every whole frame, and in
     every frame while paused, which may be the last for a while); in the others the browser
     keeps its drawing. `trained`: the page shows work that a lost session would lose
-    (`LiveLoop.take_rejoined` reports a page that lost it)."""
+    (`LiveLoop.take_rejoined` reports a page that lost it). After a click a chart's `on_click`
+    took, it reruns the whole page instead of drawing."""
+    if st.session_state.pop(_picked_key(key), False):
+        st.rerun()  # the pick changed panels outside the fragment: the whole page shows it
     loop, builder = _state(key)
     number, answers, full = loop.next_frame()
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
@@ -124,15 +147,19 @@ def frame(
     )
 
 
-def plot(figure, key: str) -> bool:
-    """Draw `figure` as part of the frame being rendered; False if there is none."""
+def plot(figure, key: str, on_click: Callable[[object], bool] | None = None) -> bool:
+    """Draw `figure` as part of the frame being rendered; False if there is none. `on_click`
+    gets the pick tag of a clicked point (untrusted JSON from the browser: check it) and
+    returns whether it took it (then the page reruns)."""
     current = getattr(_active, "frame", None)
     if current is None:
         return False
+    clicked = None if on_click is None else (lambda: _on_click(current.key, key, on_click))
     kept = current.builder.sent.get(key)
     skip = current.running and current.id % current.cadence.get(key, 1)  # paused: no next frame
     if kept is not None and not current.full and skip:
-        _component(key=key, data=kept)  # the same part again: the browser keeps its drawing
+        # the same part again: the browser keeps its drawing
+        _component(key=key, data=kept, on_clicked_change=clicked)
         return True
     part = current.builder.chart(
         Chart(key, figure),
@@ -141,6 +168,6 @@ def plot(figure, key: str) -> bool:
         uirevision=current.uirevision,
         plotly_url=plotly_url(),
     )
-    _component(key=key, data=part)
+    _component(key=key, data=part, on_clicked_change=clicked)
     current.members.append(key)
     return True

@@ -7,6 +7,7 @@ whenever the page reruns (Step, Step epoch, a choice here). Closed, it computes 
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -18,7 +19,8 @@ from playground.session import PlaygroundSession
 
 TITLE = "Backprop microscope"
 CAPTION = (
-    "One training point and one weight through the next step, with the engine's numbers: read "
+    "One training point and one weight through the next step (choose them below, or click a "
+    "link, a neuron or a training point), with the engine's numbers: read "
     "the forward table down, the backward table up (δ = ∂L/∂z for this point's loss), then "
     "the chain rule multiplies the factors into ∂L/∂w and the optimizer turns the batch's "
     "gradient into the update."
@@ -45,7 +47,7 @@ def _choose_point(plan: microscope.NextStep) -> int:
     source = left.radio("Point from", (FROM_BATCH, ANY_POINT), key=POINT_SOURCE, horizontal=True)
     n = len(plan.X_train)
     if source == ANY_POINT:
-        return int(right.number_input("Training point (index)", 0, n - 1, 0, key=POINT_INDEX))
+        return int(right.number_input("Training point (index)", 0, n - 1, key=POINT_INDEX))
     positions = range(len(plan.indices))
     position = right.selectbox(
         "Point of the batch",
@@ -64,11 +66,11 @@ def choose_weight(
     """Select boxes for one weight or bias (layer, to, from), keyed by `prefix` and the net's
     shape (a new shape starts from the defaults); shared with the weight editor."""
     keys = _WeightKeys(space, prefix)
+    st.session_state.setdefault(keys.layer, len(space) - 1)  # the output layer (a click may set it)
     a, b, c = st.columns(3)
     block = a.selectbox(
         "Layer",
         range(len(space)),
-        index=len(space) - 1,
         key=keys.layer,
         format_func=lambda i: space[i].name,
     )
@@ -86,6 +88,23 @@ def choose_weight(
         format_func=lambda j: layer.sources[j],
     )
     return microscope.WeightChoice(block, source, to)
+
+
+def hold_weight(
+    state: MutableMapping, space: tuple[microscope.LayerWeights, ...], prefix: str, weight
+) -> None:
+    """Put `weight` (a `microscope.WeightChoice` of `space`) in the `prefix` chooser's boxes, as
+    if it had been picked there (`state`: the session state, before the boxes are drawn)."""
+    keys = _WeightKeys(space, prefix)
+    state[keys.layer] = weight.block
+    state[keys.to(weight.block)] = weight.to_unit
+    state[keys.source(weight.block)] = weight.from_unit
+
+
+def hold_point(state: MutableMapping, index: int) -> None:
+    """Put training point `index` in the point chooser ("any training point")."""
+    state[POINT_SOURCE] = ANY_POINT
+    state[POINT_INDEX] = index
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """The network diagram: links by weight, and each neuron's output over the input plane; with
-the backprop microscope open, its weight and the path on to the output marked."""
+the backprop microscope open, its weight and the path on to the output marked. A click on a link
+or a neuron picks it for the microscope and the weight editor (`picks`)."""
 
 from __future__ import annotations
 
 from playground import charts
 from playground.charts.network_diagram import Highlight
+from playground.panels import picks
 from playground.panels.common import plot
 from playground.panels.microscope import Focus
 from playground.session import PlaygroundSession
@@ -22,7 +24,7 @@ def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
         frozen=session.frozen_layers,
         highlight=focus and Highlight(*_where(focus), focus.label),
     )
-    plot(fig, "network_chart", "network")
+    plot(fig, "network_chart", "network", on_click=picks.on_click(session))
 
 
 def _where(focus: Focus) -> tuple[int, int, int]:

@@ -1,12 +1,14 @@
 """What the network computes: the decision map or fitted surface over the input plane, the
 fitted curve of 1D data, sample predictions for images, and for tabular data a confusion
-matrix or predicted against true values. The session hands over the model's outputs."""
+matrix or predicted against true values. The session hands over the model's outputs. A click on
+a training point of the selected run's map picks it for the backprop microscope (`picks`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from playground import charts
+from playground.panels import picks
 from playground.panels.common import plot
 from playground.panels.microscope import Focus
 from playground.session import PlaygroundSession, RunView
@@ -33,15 +35,17 @@ def render(
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
     if views is not None:
-        _render_maps(views, step, show_test, discretize)
+        _render_maps(views, step, show_test, discretize, picks.on_click(session))
         return
     out = session.output_map()
     fig = _map_figure(dataset, out, show_test, discretize, microscope_point=focus and focus.point)
-    plot(fig, "output_chart", "output")
+    plot(fig, "output_chart", "output", on_click=picks.on_click(session))
 
 
-def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool) -> None:
-    """Each run's map side by side: the same plane and colour scale (the runs share the data)."""
+def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool, on_click) -> None:
+    """Each run's map side by side: the same plane and colour scale (the runs share the data).
+    One run's map (an earlier step) takes clicks as the live map does; side by side, a point
+    would be the selected run's, whatever map it was clicked on, so they take none."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         out = view.output_map
@@ -63,8 +67,10 @@ def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool) 
             )
             if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
                 fig.update_layout(showlegend=False)
-            key = "output_chart" if len(views) == 1 else f"output_chart_{view.name}"
-            plot(fig, key, "output" if len(views) == 1 else "run_output")
+            if len(views) == 1:
+                plot(fig, "output_chart", "output", on_click=on_click)
+            else:
+                plot(fig, f"output_chart_{view.name}", "run_output")
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:

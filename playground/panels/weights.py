@@ -17,7 +17,8 @@ from playground.session import PlaygroundSession
 
 TITLE = "Edit a weight"
 CAPTION = (
-    "Pick a link (layer, the neuron it enters, the one it leaves) or a neuron's bias, type a "
+    "Pick a link (layer, the neuron it enters, the one it leaves) or a neuron's bias (or click "
+    "a link or a neuron on the network diagram), type a "
     f"value from {-weight_edit.MAX_TYPED_WEIGHT:g} to {weight_edit.MAX_TYPED_WEIGHT:g} and "
     f"press Set: the diagram and the output map redraw with it and training goes on from there "
     f"(the optimizer's momentum or Adam moments for that weight are {weight_edit.OPTIMIZER_STATE})."

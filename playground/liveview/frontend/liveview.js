@@ -9,6 +9,8 @@
 //   no layout, or a null trace: reuse the one of that key received before (unknown: failed)
 // Driver part: {role: "driver", id, answers, running, members, min_interval, watchdog}
 // Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
+// Click: a click on a point whose trace carries a pick tag (meta.pick, see
+//   playground/charts/pick_tags.py) sends that chart's setTriggerValue("clicked", tag).
 
 const CONFIG = { displayModeBar: false, responsive: true };
 const PARTS_KEPT = 64; // recently used layouts and traces per chart, by key, at least
@@ -66,7 +68,7 @@ function chartView(parent, id) {
     const div = document.createElement("div");
     div.className = "bp-liveview-chart";
     parent.appendChild(div);
-    view = { div, latest: null, drawing: false, broken: false };
+    view = { div, latest: null, drawing: false, broken: false, clicks: false, setTrigger: null };
     view.drawnFrame = 0; // newest frame id drawn (or failed)
     view.okFrame = 0; // newest frame id drawn without error
     view.waiters = [];
@@ -110,8 +112,9 @@ async function drawChart(Plotly, view, part) {
   layout.uirevision = `${part.uirevision}:${spec.id}`;
   const data = spec.data.map((trace, i) => (trace === null ? recall(spec, spec.data_keys[i]) : trace));
   if (view.broken) {
-    Plotly.purge(view.div);
+    Plotly.purge(view.div); // drops its listeners too
     view.broken = false;
+    view.clicks = false;
     await Plotly.newPlot(view.div, data, layout, CONFIG);
   } else {
     await Plotly.react(view.div, data, layout, CONFIG);
@@ -128,6 +131,7 @@ async function drawLatest(view) {
         const Plotly = await loadPlotly(part.plotly_url);
         const started = performance.now();
         await drawChart(Plotly, view, part);
+        listenForClicks(view);
         stats.chartMs[part.chart.id] = (stats.chartMs[part.chart.id] || 0) + performance.now() - started;
         view.okFrame = part.frame;
         stats.drawn += 1;
@@ -145,6 +149,33 @@ async function drawLatest(view) {
   } finally {
     view.drawing = false;
   }
+}
+
+// The tag a clicked point sends: its trace's meta.pick.tag, each of meta.pick.fields read from
+// the point's customdata (a column of its row, or the value itself for one column); null for
+// a point without one, or with a field that is not an index (a whole number >= 0).
+function pickOf(point) {
+  const pick = point && point.data && point.data.meta && point.data.meta.pick;
+  if (!pick || !pick.tag) return null;
+  const row = point.customdata;
+  const tag = { ...pick.tag };
+  for (const [name, column] of Object.entries(pick.fields || {})) {
+    const value = Number(row !== null && typeof row === "object" ? row[column] : row);
+    if (!Number.isInteger(value) || value < 0) return null;
+    tag[name] = value;
+  }
+  return tag;
+}
+
+// Once per drawn graph (Plotly.on needs a drawn div; a purge drops the listener): a click on a
+// tagged point sends its tag through the newest entry call's setTriggerValue, nothing else.
+function listenForClicks(view) {
+  if (view.clicks || typeof view.div.on !== "function") return;
+  view.clicks = true;
+  view.div.on("plotly_click", (event) => {
+    const tag = ((event && event.points) || []).map(pickOf).find(Boolean);
+    if (tag && view.setTrigger) view.setTrigger("clicked", tag);
+  });
 }
 
 // Resolves when chart `id` has mounted (false after MEMBER_WAIT_MS).
@@ -293,6 +324,7 @@ export default function (component) {
   const part = decode(data);
   if (part.role === "chart") {
     const view = chartView(parentElement, part.chart.id);
+    view.setTrigger = setTriggerValue;
     if (view.latest && part.frame < view.latest.frame) view.drawnFrame = view.okFrame = 0; // a new count
     if (!view.latest || part.frame !== view.latest.frame) {
       remember(part.chart);
