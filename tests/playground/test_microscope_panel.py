@@ -5,8 +5,6 @@ run the sidebar edits."""
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 
@@ -17,7 +15,14 @@ from playground.charts.output import MICROSCOPE_POINT
 from playground.live import LIVE_VIEW
 from playground.panels import microscope as panel
 from playground.panels.runs import TIME_KEY
-from tests.playground.apptest_helpers import charts, click, open_app, opened_after_a_step, session
+from tests.playground.apptest_helpers import (
+    charts,
+    click,
+    open_app,
+    opened_after_a_step,
+    session,
+    values,
+)
 
 FLOAT64 = {"network.dtype": "float64", "network.hidden": "4:tanh:do0.2,3:sigmoid:do0.2"}
 
@@ -121,13 +126,6 @@ def whole(at, name: str) -> dict:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return next(fig for chart_id, fig in charts(at) if chart_id.endswith(name))
-
-
-def values(spec) -> np.ndarray:
-    """A trace's array as the browser reads it: a list, or a typed array {dtype, bdata}."""
-    if isinstance(spec, dict):
-        return np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype(spec["dtype"]))
-    return np.asarray(spec, dtype=np.float64)
 
 
 def ringed_at(fig: dict) -> np.ndarray:
