@@ -241,9 +241,28 @@ SCALE_LEVELS = 256  # colours of a continuous colour scale drawn as a palette PN
 
 def colorscale_palette(scale: list, levels: int = SCALE_LEVELS) -> np.ndarray:
     """(levels, 3) uint8 colours evenly along a plotly colour scale ([[position, colour], ...]),
-    interpolated in RGB as plotly.js colours a heatmap."""
-    colors = pcolors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, levels)))
-    return np.array([pcolors.unlabel_rgb(c) for c in colors]).round().astype(np.uint8)
+    interpolated in RGB as plotly.js colours a heatmap (a position given twice starts a band)."""
+    return colorscale_rgb(scale, np.linspace(0.0, 1.0, levels)).round().astype(np.uint8)
+
+
+def colorscale_rgb(scale: list, t: np.ndarray) -> np.ndarray:
+    """RGB floats of a colour scale at positions `t` (clipped to [0, 1]): linear between the
+    neighbouring stops."""
+    positions = np.array([float(pos) for pos, _ in scale])
+    colors = np.array([_color_rgb(color) for _, color in scale], dtype=np.float64)
+    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
+    hi = np.clip(np.searchsorted(positions, t, side="right"), 1, len(positions) - 1)
+    lo = hi - 1
+    span = positions[hi] - positions[lo]
+    w = np.divide(t - positions[lo], span, out=np.zeros_like(t), where=span > 0)[..., None]
+    return colors[lo] + (colors[hi] - colors[lo]) * np.clip(w, 0.0, 1.0)
+
+
+def _color_rgb(color: str) -> tuple[float, float, float]:
+    """A '#rrggbb' or 'rgb(r, g, b)' colour as floats."""
+    if color.startswith("#"):
+        return tuple(float(v) for v in _hex_rgb(color))
+    return tuple(float(v) for v in pcolors.unlabel_rgb(color))[:3]
 
 
 def scale_index(values: np.ndarray, low: float, high: float, levels: int = SCALE_LEVELS):

@@ -21,10 +21,15 @@ from playground.charts.common import (
     POSITIVE,
     TEXT,
     blend_with_white,
+    colorscale_palette,
     empty_figure,
     f32,
     figure,
     note,
+    plane_image,
+    png_indexed,
+    png_uri,
+    scale_index,
     style,
 )
 from playground.charts.pick_tags import POINT, pick_meta
@@ -157,6 +162,14 @@ def _class_background(p: np.ndarray, cls: np.ndarray, discretize: bool) -> dict:
     }
 
 
+def _background_image(background: dict, n: int, xs, ys) -> dict:
+    """The class background as a layout image: the heatmap's colours (its colour scale over
+    [0, n] in SCALE_LEVELS steps), rows top first."""
+    index = scale_index(np.asarray(background["z"]), 0.0, float(n))[::-1]
+    palette = colorscale_palette(background["colorscale"])
+    return plane_image(xs, ys, png_uri(png_indexed(index, palette)))
+
+
 def decision_boundary(
     dataset: Dataset,
     xs: np.ndarray,
@@ -169,6 +182,7 @@ def decision_boundary(
     microscope_point: int | None = None,
     height: int = 420,
     uirevision: str = "output",
+    image: bool = False,
 ) -> go.Figure:
     """Classifier output over the plane with the data points on top.
 
@@ -176,6 +190,8 @@ def decision_boundary(
     model predicts (its head's, see `core.predictions.output_map`), by default the most probable.
     Colour = class (orange 0, blue 1, ...), strength = confidence. discretize: hard regions only.
     microscope_point: a training point's index, ringed (the backprop microscope's).
+    `image`: the background as a layout image, not a heatmap trace (while training: the browser
+    then redraws the image alone, not every point; the heatmap's hover values are left out).
     """
     probabilities = _class_probabilities(pred)
     p = _grid(probabilities, xs, ys)
@@ -184,7 +200,8 @@ def decision_boundary(
     n = p.shape[2]
     names = dataset.class_names or [str(c) for c in range(n)]
     background = {"type": "heatmap", "x": f32(xs), "y": f32(ys), "zmin": 0, "showscale": False}
-    data = [background | _class_background(p, cls, discretize) | {"name": "output"}]
+    background |= _class_background(p, cls, discretize) | {"name": "output"}
+    data = [] if image else [background]
     colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(n)]
     for split, raw, y, idx in _splits(dataset, show_test):
         labels = np.asarray(y).astype(int)
@@ -208,7 +225,7 @@ def decision_boundary(
                 )
             )
     data += _microscope_point(dataset, microscope_point)
-    layout = {}
+    layout = {"images": [_background_image(background, n, xs, ys)]} if image else {}
     _axes(layout, xs, ys)
     return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 
@@ -344,10 +361,12 @@ def output_figure(
     microscope_point: int | None = None,
     height: int = 420,
     uirevision: str = "output",
+    image: bool = False,
 ) -> go.Figure:
     """Pick the right output view for the dataset (2D classifier, 2D regression, 1D curve);
     for a classifier `pred` holds class probabilities and `classes` the predicted class (see
-    `decision_boundary`); `microscope_point` (a training index) is ringed on a plane."""
+    `decision_boundary`, also for `image`); `microscope_point` (a training index) is ringed on
+    a plane."""
     if dataset.raw_dim not in (1, 2):
         return empty_figure(
             "No input plane for this dataset: see the sample predictions and confusion matrix.",
@@ -382,6 +401,7 @@ def output_figure(
         microscope_point=microscope_point,
         height=height,
         uirevision=uirevision,
+        image=image,
     )
 
 

@@ -35,14 +35,19 @@ def render(
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
     if views is not None:
-        _render_maps(views, step, show_test, discretize, picks.on_click(session))
+        image = session.running  # while training the backgrounds travel as images
+        _render_maps(views, step, show_test, discretize, picks.on_click(session), image)
         return
     out = session.output_map()
-    fig = _map_figure(dataset, out, show_test, discretize, microscope_point=focus and focus.point)
+    point = focus and focus.point
+    image = session.running  # while training the background travels as an image
+    fig = _map_figure(dataset, out, show_test, discretize, microscope_point=point, image=image)
     plot(fig, "output_chart", "output", on_click=picks.on_click(session))
 
 
-def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool, on_click) -> None:
+def _render_maps(
+    views: list[RunView], step, show_test: bool, discretize: bool, on_click, image: bool
+) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
     One run's map (an earlier step) takes clicks as the live map does; side by side, a point
     would be the selected run's, whatever map it was clicked on, so they take none."""
@@ -64,6 +69,7 @@ def _render_maps(views: list[RunView], step, show_test: bool, discretize: bool, 
                 discretize,
                 height=420 if len(views) == 1 else 300,
                 uirevision=f"output_{view.name}",
+                image=image,
             )
             if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
                 fig.update_layout(showlegend=False)

@@ -134,3 +134,37 @@ def test_a_chart_that_fails_to_draw_is_redrawn_whole(page, app_url):
     )
     screenshot(page, "liveview_03_redrawn")
     click(page, "Pause")
+
+
+CALCDATA_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  const images = (gd._fullLayout.images || []).map((image) => image.source);
+  return {frame: Number(gd.dataset.frame), traces: gd.calcdata.length, images};
+}"""
+MARK_CALCDATA_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  window.__bpMarked = gd.calcdata.map((trace) => trace);
+}"""
+SAME_CALCDATA_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  return gd.calcdata.map((trace, i) => trace === window.__bpMarked[i]);
+}"""
+
+
+def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page, app_url):
+    """The map's background travels as an image while training, and its points' traces are
+    unchanged from frame to frame: Plotly.react keeps their calculated data (no recalculation,
+    no replot of every point) while the image changes."""
+    _play(page, app_url)
+    chart = "output_chart"
+    wait_until(lambda: page.evaluate(CALCDATA_JS, chart)["images"], timeout=15)
+    before = page.evaluate(CALCDATA_JS, chart)
+    page.evaluate(MARK_CALCDATA_JS, chart)
+    wait_until(lambda: page.evaluate(CALCDATA_JS, chart)["frame"] >= before["frame"] + 3)
+    after = page.evaluate(CALCDATA_JS, chart)
+    assert after["images"] != before["images"]  # the map moved on
+    assert page.evaluate(SAME_CALCDATA_JS, chart) == [True] * before["traces"]
+    click(page, "Pause")
+    # Paused: the heatmap trace is back (its hover tells each cell's value).
+    wait_until(lambda: not page.evaluate(CALCDATA_JS, chart)["images"], timeout=15)
+    assert page.js_errors == []

@@ -21,7 +21,7 @@ from core.predictions import output_map
 from core.trainer import Trainer
 from playground.charts import output_figure
 from playground.charts.common import CLASS_COLORS, NEGATIVE, POSITIVE
-from playground.charts.output import MICROSCOPE_POINT
+from playground.charts.output import BACKGROUND_STRENGTH, MICROSCOPE_POINT
 from tests.playground.test_charts_common import (
     assert_empty_state,
     grid_probs,
@@ -209,3 +209,47 @@ def test_no_microscope_point_off_the_plane_or_out_of_range():
     xs1 = np.linspace(-6, 6, 50)
     fig = output_figure(line, xs1, np.sin(xs1), microscope_point=0)
     assert MICROSCOPE_POINT not in {t.name for t in fig.data}
+
+
+def _image_pixels(fig) -> np.ndarray:
+    """The RGB pixels of the map's background image (rows top first)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    (image,) = fig.layout.images
+    data = base64.b64decode(image.source.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_while_training_the_map_is_an_image_of_the_heatmaps_colours(kind):
+    """image=True: no heatmap trace (a new one would make the browser redraw every point), the
+    background as a layout image over the same cells, each pixel the heatmap's colour of its cell
+    (its colour scale at z, to a step of the palette), the points as before."""
+    ds = make_dataset(kind)
+    xs, ys, p = grid_probs(ds, 40)
+    trace_map = output_figure(ds, xs, p, ys)
+    image_map = output_figure(ds, xs, p, ys, image=True)
+    assert [t.type for t in image_map.data] == [t.type for t in trace_map.data][1:]
+    assert [t.name for t in image_map.data] == [t.name for t in trace_map.data][1:]
+    pixels = _image_pixels(image_map)
+    assert pixels.shape == (len(ys), len(xs), 3)
+    hm = heatmap(trace_map)
+    z = np.asarray(hm.z, dtype=np.float64)[::-1]  # image rows top first: y descending
+    cls, strength = np.floor(z).astype(int), z - np.floor(z)
+    full = np.array([_rgb_of(CLASS_COLORS[c]) for c in cls.ravel()]).reshape(*z.shape, 3)
+    amount = (0.08 + (BACKGROUND_STRENGTH - 0.08) * strength)[..., None]  # the band's ramp
+    expected = 255 + (full - 255) * amount
+    step = 255 * (BACKGROUND_STRENGTH - 0.08) / (255 / hm.zmax)  # one palette step, at most
+    assert np.abs(pixels.astype(float) - expected).max() <= step + 1.5
+    (image,) = image_map.layout.images
+    dx = float(xs[1] - xs[0])
+    assert image.x == pytest.approx(float(xs[0]) - dx / 2)
+    assert image.sizex == pytest.approx(dx * len(xs))
+    assert image.layer == "below"
+
+
+def _rgb_of(hex_color: str) -> np.ndarray:
+    return np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)

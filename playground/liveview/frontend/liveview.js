@@ -92,12 +92,36 @@ function remember(spec) {
     known.set(key, value);
   };
   if (spec.layout) keep(spec.layout_key, JSON.stringify(spec.layout));
-  spec.data.forEach((trace, i) => trace !== null && keep(spec.data_keys[i], trace));
+  spec.data.forEach((trace, i) => trace !== null && keep(spec.data_keys[i], decodeArrays(trace)));
   // Least recently used first: a part this one reuses (null) was refreshed by recall, so a
   // trace that never changes (the output map's points) stays however many frames go by.
   [spec.layout_key, ...spec.data_keys].forEach((key) => known.has(key) && keep(key, known.get(key)));
   const kept = Math.max(PARTS_KEPT, PARTS_PER_TRACE * (spec.data_keys.length + 1));
   while (known.size > kept) known.delete(known.keys().next().value);
+}
+
+// Typed-array specs ({dtype, bdata, shape?}: how frames carry NumPy arrays) decoded once, on
+// arrival: Plotly decodes a spec anew on every draw, and a new array is a changed one to
+// Plotly.react, so an unchanged trace would be recalculated and replotted each frame.
+const ARRAY_TYPES = {
+  i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
+  i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array,
+};
+
+function decodeArrays(value) {
+  if (Array.isArray(value)) return value.map(decodeArrays);
+  if (value === null || typeof value !== "object") return value;
+  if (typeof value.bdata === "string" && ARRAY_TYPES[value.dtype]) return typedArray(value);
+  for (const key of Object.keys(value)) value[key] = decodeArrays(value[key]);
+  return value;
+}
+
+function typedArray(spec) {
+  const bytes = Uint8Array.from(atob(spec.bdata), (c) => c.charCodeAt(0));
+  const flat = new ARRAY_TYPES[spec.dtype](bytes.buffer);
+  if (!spec.shape) return flat;
+  const [rows, cols] = String(spec.shape).split(",").map(Number);
+  return Array.from({ length: rows }, (_, r) => flat.subarray(r * cols, (r + 1) * cols));
 }
 
 function recall(spec, key) {
@@ -106,10 +130,20 @@ function recall(spec, key) {
   return value;
 }
 
+// Plotly.react replots every trace and axis of a chart whose layout.template is a new object,
+// even an equal one: the chart keeps the object while its content stays the same.
+function keepTemplate(view, layout) {
+  if (!layout.template) return;
+  const text = JSON.stringify(layout.template);
+  if (view.templateText === text) layout.template = view.template;
+  else [view.templateText, view.template] = [text, layout.template];
+}
+
 async function drawChart(Plotly, view, part) {
   const spec = part.chart;
   const layout = JSON.parse(recall(spec, spec.layout_key)); // fresh: Plotly writes ranges in it
   layout.uirevision = `${part.uirevision}:${spec.id}`;
+  keepTemplate(view, layout);
   const data = spec.data.map((trace, i) => (trace === null ? recall(spec, spec.data_keys[i]) : trace));
   if (view.broken) {
     Plotly.purge(view.div); // drops its listeners too
