@@ -20,6 +20,7 @@ from playground.panels import (
     microscope,
     network,
     output,
+    picks,
     runs,
     weights,
 )
@@ -109,7 +110,7 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         if views is None:
             network.render(session, looked_at)
         else:
-            runs.render_networks(views, step)
+            runs.render_networks(views, step, picks.run_clicks(session))
     if snaps:  # the maps side by side, the page's width
         output.render(session, views, step)
     if "charts" not in hidden and not focus:

@@ -36,7 +36,7 @@ def render(
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
     if views is not None:
         image = session.running  # while training the backgrounds travel as images
-        _render_maps(views, step, show_test, discretize, picks.on_click(session), image)
+        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image)
         return
     out = session.output_map()
     point = focus and focus.point
@@ -49,8 +49,7 @@ def _render_maps(
     views: list[RunView], step, show_test: bool, discretize: bool, on_click, image: bool
 ) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
-    One run's map (an earlier step) takes clicks as the live map does; side by side, a point
-    would be the selected run's, whatever map it was clicked on, so they take none."""
+    A click on a run's map picks the point in that run (`on_click`: run name -> callback)."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         out = view.output_map
@@ -74,9 +73,9 @@ def _render_maps(
             if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
                 fig.update_layout(showlegend=False)
             if len(views) == 1:
-                plot(fig, "output_chart", "output", on_click=on_click)
+                plot(fig, "output_chart", "output", on_click=on_click(view.name))
             else:
-                plot(fig, f"output_chart_{view.name}", "run_output")
+                plot(fig, f"output_chart_{view.name}", "run_output", on_click=on_click(view.name))
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:

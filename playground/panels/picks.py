@@ -7,7 +7,9 @@ point's tag to `on_click(session)`'s callback (a trigger callback: it runs befor
 widgets are drawn, so it may set their state), and then reruns the whole page, where both
 panels draw. The tag comes from the browser: `parse` checks it against the network. A weight or
 a bias goes to both choosers; a point to the microscope's. A click opens the microscope when it
-is closed, unless it picked a weight for the open weight editor.
+is closed, unless it picked a weight for the open weight editor. With runs side by side, a
+click on one run's diagram or map picks in that run and makes it the selected run (the one the
+sidebar, the microscope and the editor act on).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import streamlit as st
 from core import microscope
 from playground.charts.pick_tags import BIAS, POINT, WEIGHT
 from playground.panels import microscope as lens
+from playground.panels import runs
 from playground.panels import weights as editor
 from playground.session import PlaygroundSession
 
@@ -33,18 +36,37 @@ class PointPick:
     index: int
 
 
-def on_click(session: PlaygroundSession) -> Callable[[object], bool]:
-    """The callback for a chart's clicks in `session`: True if the tag chose something."""
+def on_click(session: PlaygroundSession, run: str | None = None) -> Callable[[object], bool]:
+    """The callback for a chart's clicks in `session` (`run`: a chart of that run, side by
+    side; else the selected run's): True if the tag chose something."""
+    return lambda tag: pick(st.session_state, session, tag, run)
 
-    def picked(tag: object) -> bool:
-        if session.trainer is None:
-            return False
-        with session.lock:  # the live loop trains under this lock
-            space = microscope.weights_of(session.trainer)
-            points = len(microscope.next_step(session.trainer).X_train)
-        return choose(st.session_state, tag, space, points)
 
-    return picked
+def pick(state: MutableMapping, session: PlaygroundSession, tag: object, run: str | None) -> bool:
+    """What a click's `tag` does to the widget state `state`: `choose` in run `run` (None: the
+    selected run), which becomes the selected run if the tag picks something there."""
+    trainer = _trainer(session, run)
+    if trainer is None:
+        return False
+    with session.lock:  # the live loop trains under this lock
+        space = microscope.weights_of(trainer)
+        points = len(microscope.next_step(trainer).X_train)
+    if parse(tag, space, points) is None:
+        return False
+    if run is not None and run != session.selected:
+        runs.show_run(session, run, state)
+    return choose(state, tag, space, points)
+
+
+def run_clicks(session: PlaygroundSession) -> Callable[[str], Callable[[object], bool]]:
+    """For the charts side by side: run name -> the callback for clicks on that run's charts."""
+    return lambda run: on_click(session, run)
+
+
+def _trainer(session: PlaygroundSession, run: str | None):
+    if run is None:
+        return session.trainer
+    return next((r.trainer for r in session.runs if r.name == run), None)
 
 
 def choose(

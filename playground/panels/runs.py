@@ -9,6 +9,8 @@ the top of the sidebar (`panels.sidebar`). Runs are named "A".."D" and keep thei
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import streamlit as st
 
 from core.optimizers import OPTIMIZER_CLASSES
@@ -37,10 +39,21 @@ def _then_show_selected(session: PlaygroundSession, action):
 
     def callback(*args) -> None:
         action(*args)
-        st.session_state.update(W.config_to_widgets(session.config))
-        st.session_state[EDIT_KEY] = session.selected
+        _show_selected(session, st.session_state)
 
     return callback
+
+
+def show_run(session: PlaygroundSession, name: str, state: MutableMapping) -> None:
+    """Let the sidebar edit run `name`, its widgets (in `state`) showing that run's settings."""
+    session.select(name)
+    _show_selected(session, state)
+
+
+def _show_selected(session: PlaygroundSession, state: MutableMapping) -> None:
+    for key, value in W.config_to_widgets(session.config).items():
+        state[key] = value
+    state[EDIT_KEY] = session.selected
 
 
 def on_compare(session: PlaygroundSession):
@@ -208,8 +221,9 @@ def _title(view: RunView, step: int | None) -> str:
     return f"**:{charts.run_color_name(view.name)}[Run {view.name}]**{when}"
 
 
-def render_networks(views: list[RunView], step: int | None) -> None:
-    """Each run's network diagram, two a row."""
+def render_networks(views: list[RunView], step: int | None, on_click=None) -> None:
+    """Each run's network diagram, two a row. `on_click`: run name -> the callback for
+    clicks on that run's diagram (`picks.run_clicks`)."""
     per_row = 1 if len(views) == 1 else 2
     for start in range(0, len(views), per_row):
         cols = st.columns(per_row)
@@ -229,4 +243,5 @@ def render_networks(views: list[RunView], step: int | None) -> None:
                     uirevision=f"network_{view.name}",
                 )
                 key = "network_chart" if len(views) == 1 else f"network_chart_{view.name}"
-                plot(fig, key, "network" if len(views) == 1 else "run_network")
+                clicks = on_click and on_click(view.name)
+                plot(fig, key, "network" if len(views) == 1 else "run_network", on_click=clicks)

@@ -145,3 +145,24 @@ def test_a_clicked_neuron_sets_the_open_weight_editor_on_its_bias(page, app_url)
     shot(box, "picks_03_weight_editor")
     assert exception_boxes(page) == 0
     assert page.js_errors == []
+
+
+def test_with_runs_side_by_side_a_click_picks_in_that_run(page, app_url):
+    """A link clicked on run B's diagram while A is selected: B becomes the run the sidebar
+    edits, and the microscope opens on that weight of B's network."""
+    open_app(page, app_url, "?preset=compare_vanishing_gradients")
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    wait_idle(page)
+    edit_b = page.get_by_role("radio", name="B", exact=True)
+    assert not edit_b.is_checked()
+    box = expander(page, "Backprop microscope")
+    tag = click_point(page, "network_chart_B", "weight", {"layer": 0}, room=7)
+    label = f"{INPUTS[tag['from']]} → hidden 1 #{tag['to'] + 1}"
+    wait_until(lambda: f"for w = {label}" in text_of(box).replace("\\", ""), timeout=60)
+    wait_until(edit_b.is_checked, timeout=30)
+    assert "Forward pass" in text_of(box)
+    wait_idle(page)
+    screenshot(page, "picks_04_run_b_clicked")
+    assert exception_boxes(page) == 0
+    assert page.js_errors == []

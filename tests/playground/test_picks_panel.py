@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from core import microscope as M
+from playground import widget_state as W
 from playground.charts import microscope as tables
 from playground.charts.network_diagram import MICROSCOPE
 from playground.charts.pick_tags import BIAS, POINT, WEIGHT, tags
 from playground.panels import microscope as lens
-from playground.panels import picks
+from playground.panels import picks, runs
 from playground.panels import weights as editor
 from playground.panels.common import fmt
 from tests.playground.apptest_helpers import click, open_app, opened_after_a_step, session
@@ -157,3 +158,50 @@ def test_parse_names_the_engines_weight():
     assert picks.parse(link, SPACE, 5) == M.WeightChoice(1, 1, 0)
     assert picks.parse({"kind": BIAS, "layer": 0, "to": 1}, SPACE, 5) == M.WeightChoice(0, 2, 1)
     assert picks.parse({"kind": POINT, "index": 4}, SPACE, 5) == picks.PointPick(4)
+
+
+# --- runs side by side ---------------------------------------------------------------------------
+
+
+def test_a_click_on_another_runs_diagram_selects_that_run_and_picks_in_it():
+    """Side by side, a link clicked on run A's diagram while B is selected: A becomes the run
+    the sidebar edits (its widgets show A's settings) and the microscope opens on that weight
+    of A's network; a training point clicked on B's map selects B again."""
+    at = open_app({"preset": "compare_vanishing_gradients"})
+    click(at, "Step")
+    ours = session(at)
+    runs.show_run(ours, "C", at.session_state)  # as the "Edit run" radio does
+    at.run()
+    assert ours.selected == "C"
+    weight_trace = next(
+        t for t in whole(at, "network_chart_A")["data"] if t["name"] == "inputs → hidden 1"
+    )
+    tag = next(t for t in wire_tags(weight_trace) if t["to"] == 1)
+    assert picks.pick(at.session_state, ours, tag, "A")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ours.selected == "A"
+    assert next(r for r in at.radio if r.label == "Edit run").value == "A"
+    shown = W.config_to_widgets(ours.config)  # A's settings
+    assert shown != W.config_to_widgets(next(r for r in ours.runs if r.name == "C").config)
+    assert {key: at.session_state[key] for key in shown} == shown  # the sidebar shows A's
+    assert at.session_state[lens.OPEN] and "Forward pass" in text(at)
+    boxes = {b.label: b.value for b in at.selectbox if b.key.startswith("microscope")}
+    assert (boxes["Layer"], boxes["To neuron"]) == (0, 1)
+    point_trace = next(
+        t for t in whole(at, "output_chart_B")["data"] if t["name"].startswith("train")
+    )
+    point = wire_tags(point_trace)[0]
+    assert picks.pick(at.session_state, ours, point, "B")
+    at.run()
+    assert ours.selected == "B" and at.number_input(key=lens.POINT_INDEX).value == point["index"]
+
+
+def test_a_tag_that_names_nothing_in_that_run_selects_nothing():
+    at = open_app({"preset": "compare_vanishing_gradients"})
+    ours = session(at)
+    selected = ours.selected
+    other = next(name for name in ours.run_names if name != selected)
+    assert not picks.pick(at.session_state, ours, {"kind": WEIGHT, "layer": 99}, other)
+    assert not picks.pick(at.session_state, ours, {"kind": POINT, "index": 0}, "Z")  # no run Z
+    assert ours.selected == selected
