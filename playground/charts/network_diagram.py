@@ -454,10 +454,11 @@ def _links(i: int, m: np.ndarray, src: _Column, dst: _Column, max_links: int):
 
 
 def _link_traces(links, weights, scale: float, groups, thin: float, frozen=()) -> list[dict]:
-    """One line trace per (sign, width level, frozen) with NaN breaks; hover via midpoint
-    markers. Width grows with |w| / scale in len(WIDTHS) levels, times `thin` for crowded
-    columns; the links into a frozen block are dashed. A midpoint marker that stands for one
-    weight of `weights` is tagged with it (a click picks it; summed input groups are not)."""
+    """One line trace per (sign, width level, frozen) with NaN breaks; hover via midpoints that
+    are not drawn (a deep net has thousands, each redrawn every frame as markers). Width grows
+    with |w| / scale in len(WIDTHS) levels, times `thin` for crowded columns; the links into a
+    frozen block are dashed. A midpoint that stands for one weight of `weights` is tagged with
+    it (a click picks it; summed input groups are not)."""
     segments: dict[tuple[bool, int, bool], list[np.ndarray]] = {}
     for (i, src, dst, r, c, w), _ in links:
         s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
@@ -502,8 +503,7 @@ def _link_traces(links, weights, scale: float, groups, thin: float, frozen=()) -
                 "x0": i + 0.5,
                 "dx": 0,
                 "y": f32((src.y[r] + dst.y[c]) / 2),
-                "mode": "markers",
-                "marker": {"size": 8, "opacity": 0},
+                "mode": "none",  # hover and clicks find the point; nothing is drawn
                 "customdata": f32(
                     np.column_stack([w, src.shown[r] + 1, dst.shown[c] + 1, *picked])
                 ),
