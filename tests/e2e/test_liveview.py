@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.e2e.browser_helpers import click, open_app, screenshot, steps, wait_idle, wait_until
+from tests.e2e.test_explain import shot
 
 pytestmark = pytest.mark.e2e
 
@@ -164,7 +165,10 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
     after = page.evaluate(CALCDATA_JS, chart)
     assert after["images"] != before["images"]  # the map moved on
     assert page.evaluate(SAME_CALCDATA_JS, chart) == [True] * before["traces"]
+    map_box = page.locator(f'.bp-liveview-chart[data-chart="{chart}"]')
+    shot(map_box, "liveview_04_output_map_training")  # crisp cells, as the heatmap's
     click(page, "Pause")
-    # Paused: the heatmap trace is back (its hover tells each cell's value).
     wait_until(lambda: not page.evaluate(CALCDATA_JS, chart)["images"], timeout=15)
+    wait_idle(page)
+    shot(map_box, "liveview_05_output_map_paused")  # paused: the heatmap (with its hover)
     assert page.js_errors == []
