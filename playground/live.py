@@ -91,7 +91,9 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     snaps = session.snapshots() if session.comparing else None
     curves = runs.curves(session, snaps) if snaps else None
     views = session.run_views(step) if snaps or step is not None else None
-    looked_at = microscope.focus(session) if views is None else None  # marked on one run's maps
+    # The microscope's choice, marked on the selected run's diagram and map (not at an earlier
+    # step: it looks at the next step of the network as it is now).
+    looked_at = microscope.focus(session) if step is None else None
     focus = "charts" not in hidden and inspection.select_focus(session.config.focus)
     if focus:  # the lesson's key chart first: in view without scrolling
         inspection.render(session, curves, step)
@@ -110,8 +112,9 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         if views is None:
             network.render(session, looked_at)
         else:
-            runs.render_networks(views, step, picks.run_clicks(session))
+            marked = looked_at and (session.selected, network.highlight(looked_at))
+            runs.render_networks(views, step, picks.run_clicks(session), marked)
     if snaps:  # the maps side by side, the page's width
-        output.render(session, views, step)
+        output.render(session, views, step, looked_at)
     if "charts" not in hidden and not focus:
         inspection.render(session, curves, step)

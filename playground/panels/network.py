@@ -22,9 +22,14 @@ def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
         input_maps=maps and maps.inputs,
         activations=session.layer_activations,
         frozen=session.frozen_layers,
-        highlight=focus and Highlight(*_where(focus), focus.label),
+        highlight=highlight(focus),
     )
     plot(fig, "network_chart", "network", on_click=picks.on_click(session))
+
+
+def highlight(focus: Focus | None) -> Highlight | None:
+    """What the diagram marks of the microscope's choice: its weight and the path on."""
+    return focus and Highlight(*_where(focus), focus.label)
 
 
 def _where(focus: Focus) -> tuple[int, int, int]:

@@ -36,7 +36,8 @@ def render(
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
     if views is not None:
         image = session.running  # while training the backgrounds travel as images
-        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image)
+        ringed = (session.selected, focus.point) if focus else None
+        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image, ringed)
         return
     out = session.output_map()
     point = focus and focus.point
@@ -46,10 +47,17 @@ def render(
 
 
 def _render_maps(
-    views: list[RunView], step, show_test: bool, discretize: bool, on_click, image: bool
+    views: list[RunView],
+    step,
+    show_test: bool,
+    discretize: bool,
+    on_click,
+    image: bool,
+    ringed: tuple[str, int] | None = None,
 ) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
-    A click on a run's map picks the point in that run (`on_click`: run name -> callback)."""
+    A click on a run's map picks the point in that run (`on_click`: run name -> callback);
+    `ringed`: (run name, the microscope's training point) for the run it looks at."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         out = view.output_map
@@ -69,6 +77,7 @@ def _render_maps(
                 height=420 if len(views) == 1 else 300,
                 uirevision=f"output_{view.name}",
                 image=image,
+                microscope_point=ringed[1] if ringed and ringed[0] == view.name else None,
             )
             if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
                 fig.update_layout(showlegend=False)

@@ -149,7 +149,7 @@ def test_a_clicked_neuron_sets_the_open_weight_editor_on_its_bias(page, app_url)
 
 def test_with_runs_side_by_side_a_click_picks_in_that_run(page, app_url):
     """A link clicked on run B's diagram while A is selected: B becomes the run the sidebar
-    edits, and the microscope opens on that weight of B's network."""
+    edits, the microscope opens on that weight of B's network, and B's diagram marks it."""
     open_app(page, app_url, "?preset=compare_vanishing_gradients")
     click(page, "Step")
     wait_until(lambda: steps(page) == 1)
@@ -162,6 +162,8 @@ def test_with_runs_side_by_side_a_click_picks_in_that_run(page, app_url):
     wait_until(lambda: f"for w = {label}" in text_of(box).replace("\\", ""), timeout=60)
     wait_until(edit_b.is_checked, timeout=30)
     assert "Forward pass" in text_of(box)
+    wait_until(lambda: _marked(page, "network_chart_B", f"microscope: {label}"), timeout=30)
+    assert not _marked(page, "network_chart_A", f"microscope: {label}")  # B's diagram alone
     wait_idle(page)
     screenshot(page, "picks_04_run_b_clicked")
     assert exception_boxes(page) == 0

@@ -16,6 +16,7 @@ from core import microscope as M
 from playground import widget_state as W
 from playground.charts import microscope as tables
 from playground.charts.network_diagram import MICROSCOPE
+from playground.charts.output import MICROSCOPE_POINT
 from playground.charts.pick_tags import BIAS, POINT, WEIGHT, tags
 from playground.panels import microscope as lens
 from playground.panels import picks, runs
@@ -188,6 +189,9 @@ def test_a_click_on_another_runs_diagram_selects_that_run_and_picks_in_it():
     assert at.session_state[lens.OPEN] and "Forward pass" in text(at)
     boxes = {b.label: b.value for b in at.selectbox if b.key.startswith("microscope")}
     assert (boxes["Layer"], boxes["To neuron"]) == (0, 1)
+    marked = {run: microscope_traces(whole(at, f"network_chart_{run}")) for run in "ABC"}
+    label = f"{MICROSCOPE}: x₂ → hidden 1 #2" if tag["from"] else f"{MICROSCOPE}: x₁ → hidden 1 #2"
+    assert label in marked["A"] and not marked["B"] and not marked["C"]  # on A's diagram alone
     point_trace = next(
         t for t in whole(at, "output_chart_B")["data"] if t["name"].startswith("train")
     )
@@ -195,6 +199,11 @@ def test_a_click_on_another_runs_diagram_selects_that_run_and_picks_in_it():
     assert picks.pick(at.session_state, ours, point, "B")
     at.run()
     assert ours.selected == "B" and at.number_input(key=lens.POINT_INDEX).value == point["index"]
+    raw = ours.dataset.raw_train
+    np.testing.assert_allclose(
+        ringed_at(whole(at, "output_chart_B")), raw[point["index"]], rtol=1e-6
+    )
+    assert whole(at, "output_chart_A")["data"][-1]["name"] != MICROSCOPE_POINT  # B's map alone
 
 
 def test_a_tag_that_names_nothing_in_that_run_selects_nothing():
