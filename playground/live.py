@@ -112,8 +112,8 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
         if views is None:
             network.render(session, looked_at)
         else:
-            marked = looked_at and (session.selected, network.highlight(looked_at))
-            runs.render_networks(views, step, picks.run_clicks(session), marked)
+            marks = {session.selected: network.highlight(looked_at)} if looked_at else {}
+            runs.render_networks(views, step, picks.run_clicks(session), marks)
     if snaps:  # the maps side by side, the page's width
         output.render(session, views, step, looked_at)
     if "charts" not in hidden and not focus:

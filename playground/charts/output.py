@@ -10,6 +10,8 @@ training set (`pick_tags`): a click on it picks it for the microscope.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -162,12 +164,19 @@ def _class_background(p: np.ndarray, cls: np.ndarray, discretize: bool) -> dict:
     }
 
 
-def _background_image(background: dict, n: int, xs, ys) -> dict:
-    """The class background as a layout image: the heatmap's colours (its colour scale over
+def _background_image(z: np.ndarray, n: int, xs, ys) -> dict:
+    """The class background `z` as a layout image: the heatmap's colours (its colour scale over
     [0, n] in SCALE_LEVELS steps), rows top first."""
-    index = scale_index(np.asarray(background["z"]), 0.0, float(n))[::-1]
-    palette = colorscale_palette(background["colorscale"])
-    return plane_image(xs, ys, png_uri(png_indexed(index, palette)))
+    index = scale_index(z, 0.0, float(n))[::-1]
+    return plane_image(xs, ys, png_uri(png_indexed(index, _class_palette(n))))
+
+
+@functools.lru_cache(maxsize=8)
+def _class_palette(n: int) -> np.ndarray:
+    """`_class_colorscale(n)` as palette colours (the same for every frame; read only)."""
+    palette = colorscale_palette(_class_colorscale(n))
+    palette.flags.writeable = False
+    return palette
 
 
 def decision_boundary(
@@ -225,7 +234,7 @@ def decision_boundary(
                 )
             )
     data += _microscope_point(dataset, microscope_point)
-    layout = {"images": [_background_image(background, n, xs, ys)]} if image else {}
+    layout = {"images": [_background_image(background["z"], n, xs, ys)]} if image else {}
     _axes(layout, xs, ys)
     return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 

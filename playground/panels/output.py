@@ -34,14 +34,13 @@ def render(
         return
     show_test = st.toggle("Show test data", key="show_test")
     discretize = st.toggle("Discretize output", key="discretize") if dataset.raw_dim == 2 else False
+    image = session.running  # while training the background travels as an image
     if views is not None:
-        image = session.running  # while training the backgrounds travel as images
-        ringed = (session.selected, focus.point) if focus else None
-        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image, ringed)
+        rings = {session.selected: focus.point} if focus else {}
+        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image, rings)
         return
     out = session.output_map()
     point = focus and focus.point
-    image = session.running  # while training the background travels as an image
     fig = _map_figure(dataset, out, show_test, discretize, microscope_point=point, image=image)
     plot(fig, "output_chart", "output", on_click=picks.on_click(session))
 
@@ -53,11 +52,11 @@ def _render_maps(
     discretize: bool,
     on_click,
     image: bool,
-    ringed: tuple[str, int] | None = None,
+    rings: dict[str, int],
 ) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
     A click on a run's map picks the point in that run (`on_click`: run name -> callback);
-    `ringed`: (run name, the microscope's training point) for the run it looks at."""
+    `rings`: run name -> the microscope's training point, for the run it looks at."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         out = view.output_map
@@ -77,14 +76,15 @@ def _render_maps(
                 height=420 if len(views) == 1 else 300,
                 uirevision=f"output_{view.name}",
                 image=image,
-                microscope_point=ringed[1] if ringed and ringed[0] == view.name else None,
+                microscope_point=rings.get(view.name),
             )
             if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
                 fig.update_layout(showlegend=False)
-            if len(views) == 1:
-                plot(fig, "output_chart", "output", on_click=on_click(view.name))
-            else:
-                plot(fig, f"output_chart_{view.name}", "run_output", on_click=on_click(view.name))
+            one = len(views) == 1
+            key, caption = (
+                ("output_chart", "output") if one else (f"output_chart_{view.name}", "run_output")
+            )
+            plot(fig, key, caption, on_click=on_click(view.name))
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:

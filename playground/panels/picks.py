@@ -66,7 +66,7 @@ def run_clicks(session: PlaygroundSession) -> Callable[[str], Callable[[object],
 def _trainer(session: PlaygroundSession, run: str | None):
     if run is None:
         return session.trainer
-    return next((r.trainer for r in session.runs if r.name == run), None)
+    return session.experiment[run].trainer if run in session.run_names else None
 
 
 def choose(

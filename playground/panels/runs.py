@@ -222,11 +222,11 @@ def _title(view: RunView, step: int | None) -> str:
 
 
 def render_networks(
-    views: list[RunView], step: int | None, on_click=None, marked: tuple | None = None
+    views: list[RunView], step: int | None, on_click=None, marks: dict | None = None
 ) -> None:
     """Each run's network diagram, two a row. `on_click`: run name -> the callback for
-    clicks on that run's diagram (`picks.run_clicks`); `marked`: (run name, the microscope's
-    `Highlight`) for the run it looks at."""
+    clicks on that run's diagram (`picks.run_clicks`); `marks`: run name -> the microscope's
+    `Highlight`, for the run it looks at."""
     per_row = 1 if len(views) == 1 else 2
     for start in range(0, len(views), per_row):
         cols = st.columns(per_row)
@@ -244,7 +244,7 @@ def render_networks(
                     frozen=view.frozen,
                     height=360 if per_row > 1 else 440,
                     uirevision=f"network_{view.name}",
-                    highlight=marked[1] if marked and marked[0] == view.name else None,
+                    highlight=(marks or {}).get(view.name),
                 )
                 key = "network_chart" if len(views) == 1 else f"network_chart_{view.name}"
                 clicks = on_click and on_click(view.name)

@@ -22,14 +22,11 @@ import threading
 import time
 from pathlib import Path
 
-from core.config import PlaygroundConfig
-from core.data import load_dataset
 from core.trainer import Trainer
 from playground import charts
 from playground.liveview.component import FRONTEND, PLOTLY_DIR
 from playground.liveview.frames import Chart, FrameBuilder
-from playground.presets import load_preset
-from tests.benchmarks.chart_speed import OUTPUT_RESOLUTION, builders
+from tests.benchmarks.chart_speed import OUTPUT_RESOLUTION, builders, trained
 from tests.e2e.server import CHROMIUM_ARGS, chromium_path
 
 LIVE_CHARTS = (
@@ -69,11 +66,6 @@ window.run = async () => {{
 }};
 window.ready = true;
 </script></body></html>"""
-
-
-def trainer_for(preset: str | None) -> Trainer:
-    config = load_preset(preset) if preset else PlaygroundConfig()
-    return Trainer(config, load_dataset(config.data))
 
 
 def output_image(trainer: Trainer) -> dict:
@@ -148,7 +140,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="training steps between frames")
     parser.add_argument("--preset", default=None)
     args = parser.parse_args()
-    frames, sizes = recorded_frames(trainer_for(args.preset), args.frames, args.steps)
+    frames, sizes = recorded_frames(trained(args.preset, None, 0), args.frames, args.steps)
     began = time.monotonic()
     times = draw(frames)
     print(f"{args.frames} frames drawn in {time.monotonic() - began:.1f} s")

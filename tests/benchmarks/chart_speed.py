@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import plotly.io as pio
 
+from core.config import PlaygroundConfig
 from core.data import load_dataset
 from core.trainer import Trainer
 from playground import charts
@@ -40,9 +41,10 @@ PRESETS = (
 )
 
 
-def trained(preset: str, seconds: float | None, max_steps: int | None = None) -> Trainer:
-    """The preset's trainer after `seconds` of training (or exactly `max_steps` steps)."""
-    config = load_preset(preset)
+def trained(preset: str | None, seconds: float | None, max_steps: int | None = None) -> Trainer:
+    """The preset's trainer (None: the app's default network) after `seconds` of training (or
+    exactly `max_steps` steps)."""
+    config = load_preset(preset) if preset else PlaygroundConfig()
     trainer = Trainer(config, load_dataset(config.data))
     if seconds is None:
         trainer.run(1e9, max_steps=max_steps)

@@ -190,7 +190,7 @@ def test_a_click_on_another_runs_diagram_selects_that_run_and_picks_in_it():
     boxes = {b.label: b.value for b in at.selectbox if b.key.startswith("microscope")}
     assert (boxes["Layer"], boxes["To neuron"]) == (0, 1)
     marked = {run: microscope_traces(whole(at, f"network_chart_{run}")) for run in "ABC"}
-    label = f"{MICROSCOPE}: x₂ → hidden 1 #2" if tag["from"] else f"{MICROSCOPE}: x₁ → hidden 1 #2"
+    label = f"{MICROSCOPE}: x{'₁₂'[tag['from']]} → hidden 1 #2"
     assert label in marked["A"] and not marked["B"] and not marked["C"]  # on A's diagram alone
     point_trace = next(
         t for t in whole(at, "output_chart_B")["data"] if t["name"].startswith("train")
