@@ -19,21 +19,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
 from tests.e2e.browser_helpers import click, open_app, steps, wait_idle, wait_until
-from tests.e2e.server import (
-    CHROMIUM_ARGS,
-    chromium_path,
-    free_port,
-    start_app,
-    stop_app,
-    wait_healthy,
-)
+from tests.e2e.server import app_and_chromium
 
 COMPARISON = "3-run compare"
 SCENARIOS = {
@@ -165,28 +157,13 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
     args = parser.parse_args()
 
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    log = Path(tempfile.mkdtemp()) / "streamlit.log"
-    proc = start_app(port, log)
-    url = f"http://127.0.0.1:{port}"
     results = {}
-    try:
-        wait_healthy(url, proc)
+    with app_and_chromium() as (url, proc, browser):
         server = psutil.Process(proc.pid)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-            )
-            for name in args.scenarios:
-                query = SCENARIOS[name]
-                page = browser.new_page(viewport={"width": 1500, "height": 1100})
-                results[name] = measure(page, url, query, args.seconds, server)
-                page.close()
-            browser.close()
-    finally:
-        stop_app(proc)
+        for name in args.scenarios:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            results[name] = measure(page, url, SCENARIOS[name], args.seconds, server)
+            page.close()
     _print(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

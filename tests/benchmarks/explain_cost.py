@@ -111,22 +111,11 @@ def memory_figures(repeats: int) -> None:
 
 def live_figures(seconds: float, repeats: int) -> None:
     """app_live's measurement of the default page, panels closed vs open (alternating)."""
-    import tempfile
-    from pathlib import Path
-
     import psutil
-    from playwright.sync_api import sync_playwright
 
     from tests.benchmarks import app_live
     from tests.e2e.browser_helpers import open_app, wait_idle, wait_until
-    from tests.e2e.server import (
-        CHROMIUM_ARGS,
-        chromium_path,
-        free_port,
-        start_app,
-        stop_app,
-        wait_healthy,
-    )
+    from tests.e2e.server import app_and_chromium
 
     def open_with_panels(page, url: str, query: str = "") -> None:
         open_app(page, url, query)
@@ -136,27 +125,18 @@ def live_figures(seconds: float, repeats: int) -> None:
             wait_idle(page)
             wait_until(lambda b=box, r=ready: r in b.inner_text(), timeout=30)
 
-    port = free_port()
-    proc = start_app(port, Path(tempfile.mkdtemp()) / "streamlit.log")
-    url = f"http://127.0.0.1:{port}"
     rows: dict[str, list[dict]] = {"closed": [], "open": []}
     try:
-        wait_healthy(url, proc)
-        server = psutil.Process(proc.pid)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-            )
+        with app_and_chromium() as (url, proc, browser):
+            server = psutil.Process(proc.pid)
             for _ in range(repeats):
                 for state, opener in (("closed", open_app), ("open", open_with_panels)):
                     app_live.open_app = opener  # measure() opens the page through this name
                     page = browser.new_page(viewport={"width": 1500, "height": 1100})
                     rows[state].append(app_live.measure(page, url, "", seconds, server))
                     page.close()
-            browser.close()
     finally:
         app_live.open_app = open_app
-        stop_app(proc)
     print(f"live view, default page, {seconds:g} s of Play, {repeats} runs each:")
     keys = ("redraws_per_s", "steps_per_s", "server_cpu_ms_per_redraw", "pause_to_freeze_s")
     print(f"{'panels':<8}" + "".join(f"{k:>28}" for k in keys))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -71,3 +73,24 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextlib.contextmanager
+def app_and_chromium():
+    """A fresh `streamlit run` (logging to a temporary file) and a headless Debian Chromium,
+    for the benchmarks: yields (the app's URL, its process, the browser); stops both after."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_app(port, Path(tempfile.mkdtemp()) / "streamlit.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            try:
+                yield url, proc, browser
+            finally:
+                browser.close()
+    finally:
+        stop_app(proc)
