@@ -7,7 +7,8 @@ each frame's charts are built as the app builds them (`tests.benchmarks.chart_sp
 plus the output map as an image, as it travels while training) and encoded by the live view's
 own `FrameBuilder`. Headless Chromium then draws the frames through the live view's own
 liveview.js (the same entry Streamlit calls), one chart at a time, and reports per chart the
-median milliseconds of a redraw (Plotly.react, timed by liveview.js) and the bytes sent.
+median milliseconds of a redraw (Plotly.react, timed by liveview.js), of a redraw in which
+nothing changed (the last UNCHANGED frames, with no training between), and the bytes sent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from playground.liveview.frames import Chart, FrameBuilder
 from tests.benchmarks.chart_speed import OUTPUT_RESOLUTION, builders, trained
 from tests.e2e.server import CHROMIUM_ARGS, chromium_path
 
+UNCHANGED = 3  # frames drawn again at the end with nothing changed
 LIVE_CHARTS = (
     "network_diagram",
     "output_image",
@@ -79,10 +81,13 @@ def output_image(trainer: Trainer) -> dict:
 
 
 def recorded_frames(trainer: Trainer, count: int, steps: int) -> tuple[list, dict]:
-    """`count` frames of parts, `steps` training steps apart; bytes per chart and frame."""
+    """`count` frames of parts, `steps` training steps apart, then UNCHANGED frames with no
+    training between (what a frame costs when nothing in it changed); bytes per chart and
+    frame."""
     builder, frames, sizes = FrameBuilder(), [], {}
-    for number in range(1, count + 1):
-        trainer.run(1e9, max_steps=steps)
+    for number in range(1, count + UNCHANGED + 1):
+        if number <= count:
+            trainer.run(1e9, max_steps=steps)
         made = builders(trainer) | output_image(trainer)
         parts = []
         for key in LIVE_CHARTS:
@@ -146,10 +151,12 @@ def main() -> None:
     print(f"{args.frames} frames drawn in {time.monotonic() - began:.1f} s")
     for key in LIVE_CHARTS:
         if key in times:
-            redraws = times[key][1:]  # the first draw is a newPlot-like whole draw
+            redraws = times[key][1 : -UNCHANGED or None]  # the first draw is a whole one
+            unchanged = statistics.median(times[key][-UNCHANGED:])
             print(
                 f"  {key:18s} redraw {statistics.median(redraws):6.1f} ms median "
-                f"[{min(redraws):.1f}-{max(redraws):.1f}], first {times[key][0]:.0f} ms, "
+                f"[{min(redraws):.1f}-{max(redraws):.1f}], unchanged {unchanged:5.1f} ms, "
+                f"first {times[key][0]:.0f} ms, "
                 f"{statistics.median(sizes[key]) / 1e3:6.1f} KB per part (median)"
             )
 
