@@ -33,8 +33,12 @@ def wait_idle(page, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def metrics(page) -> dict[str, str]:
-    return page.evaluate(METRICS_JS)
+def metrics(page, timeout: float = 10.0) -> dict[str, str]:
+    """The metrics as the page shows them. A full page run can take their block out of the page
+    for a moment (after Reset a notice above it moves it): a read waits until they are back."""
+    return wait_until(
+        lambda: (shown := page.evaluate(METRICS_JS)) and "Steps" in shown and shown, timeout
+    )
 
 
 def steps(page) -> int:
