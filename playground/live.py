@@ -9,6 +9,8 @@ The run buttons live outside the fragment (`panels.run_buttons`).
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from playground import liveview, pacing
@@ -53,19 +55,28 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             session.notify("warning", SESSION_LOST, kind="session_lost")
             st.rerun()  # the notice sits above the live panel
         gap = loop.take_tick()
-        if gap is not None and session.running:
-            with pacing.tick_timer(id(session)):
-                session.tick(frame_budget(pacing.train_budget(), gap))
-            if not session.running:  # early stopping or divergence ended the run
-                st.rerun()
+        if gap is not None and session.running and not train_frame(session, gap):
+            st.rerun()  # early stopping or divergence ended the run
         with liveview.frame(
             LIVE_VIEW,
             running=session.running,
             trained=session.trainer.step_count > 0,
             uirevision=_revision(session),
             cadence=dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
+            lock=session.lock,
+            train=functools.partial(train_frame, session),
         ):
             _draw_panels(session, hidden)
+
+
+def train_frame(session: PlaygroundSession, gap: float) -> bool:
+    """Train for one frame (`gap`: seconds since the previous one); whether the run goes on
+    (early stopping or divergence end it)."""
+    if not session.running:
+        return False
+    with pacing.tick_timer(session):
+        session.tick(frame_budget(pacing.train_budget(), gap))
+    return session.running
 
 
 def frame_budget(budget: float, gap: float) -> float:

@@ -596,6 +596,11 @@ class PlaygroundSession:
         """The model's output over the data's input plane or line (None for other data)."""
         return predictions.output_map(self.trainer.network, self.dataset)
 
+    def run_output_map(self, name: str) -> predictions.OutputMap | None:
+        """Run `name`'s output over its data's input plane or line, as it is now."""
+        run = self.experiment[name]
+        return predictions.output_map(run.trainer.network, run.dataset)
+
     def neuron_maps(self) -> predictions.NeuronMaps | None:
         """Each neuron's output over the input plane (None for data without a plane)."""
         return predictions.neuron_maps(self.trainer.network, self.dataset)

@@ -50,7 +50,7 @@ ports=()
 for i in $(seq 0 $((P - 1))); do
     port=$((FIRST_APP_PORT + i))
     # No file watcher: a served app must not reload modules under running sessions.
-    STREAMLIT_SERVER_FILE_WATCHER_TYPE=none setsid "$PY" -m streamlit run playground/app.py --server.port "$port" \
+    STREAMLIT_SERVER_FILE_WATCHER_TYPE=none setsid "$PY" -m streamlit run playground/server.py --server.port "$port" \
         --server.address 127.0.0.1 --server.headless true \
         >"$RUN_DIR/app-$port.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/app-$port.pid"

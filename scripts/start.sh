@@ -7,4 +7,4 @@ bash scripts/setup.sh runtime
 if [ -z "${BACKPROP_PLAYGROUND_DATA:-}" ] && [ -d ../shared/data/mnist ]; then
     export BACKPROP_PLAYGROUND_DATA="$(cd ../shared/data && pwd)"
 fi
-exec .venv/bin/streamlit run playground/app.py "$@"
+exec .venv/bin/streamlit run playground/server.py "$@"

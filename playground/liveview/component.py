@@ -30,6 +30,7 @@ from streamlit import config
 from streamlit.components.v1 import declare_component
 from streamlit.runtime import Runtime
 
+from playground.liveview import fast
 from playground.liveview.frames import Chart, FrameBuilder, driver
 from playground.liveview.loop import Ack, LiveLoop
 
@@ -60,6 +61,9 @@ class _Frame:
     builder: FrameBuilder
     cadence: dict[str, int]
     members: list[str] = field(default_factory=list)
+    again: dict[str, Callable[[], object]] = field(default_factory=dict)  # fast frames' charts
+    texts: Callable[[], dict[str, str]] | None = None  # fast frames' metrics
+    tables: list[Callable[[], dict[str, list[str]]]] = field(default_factory=list)  # and tables
 
 
 def plotly_url() -> str:
@@ -113,6 +117,8 @@ def frame(
     trained: bool = False,
     uirevision: str = "",
     cadence: dict[str, int] | None = None,
+    lock=None,
+    train: Callable[[float], bool] | None = None,
 ):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
     driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
@@ -120,10 +126,12 @@ def frame(
     every frame while paused, which may be the last for a while); in the others the browser
     keeps its drawing. `trained`: the page shows work that a lost session would lose
     (`LiveLoop.take_rejoined` reports a page that lost it). After a click a chart's `on_click`
-    took, it reruns the whole page instead of drawing."""
-    if st.session_state.pop(_picked_key(key), False):
-        st.rerun()  # the pick changed panels outside the fragment: the whole page shows it
+    took, it reruns the whole page instead of drawing. While `running`, where fast frames are
+    served (`fast`), `train(gap)` trains one fast frame under `lock` and the charts drawn with
+    `again`, and the `texts`, are redrawn in each."""
     loop, builder = _state(key)
+    if st.session_state.pop(_picked_key(key), False) or loop.take_page_rerun():
+        st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
     number, answers, full = loop.next_frame()
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
     _active.frame = current
@@ -131,6 +139,8 @@ def frame(
         yield current
     finally:
         _active.frame = None
+    fast_view = _fast_view(current, loop, lock, train) if running else None
+    st.session_state[f"{key}__fast"] = fast_view  # the registry holds it only weakly
     data = driver(
         frame=number,
         answers=answers,
@@ -138,6 +148,7 @@ def frame(
         members=current.members,
         session=loop.token,
         trained=trained,
+        fast_url=fast.FRAME_PATH if fast_view is not None else None,
     )
     _component(
         key=key,
@@ -147,13 +158,58 @@ def frame(
     )
 
 
-def plot(figure, key: str, on_click: Callable[[object], bool] | None = None) -> bool:
+def _fast_view(current: _Frame, loop: LiveLoop, lock, train) -> fast.FastView | None:
+    """What this frame's fast frames redraw, registered for the fast route; None where there
+    are none (no route in this process, or nothing to redraw)."""
+    redrawn = current.again or current.texts or current.tables
+    if not fast.served() or train is None or lock is None or not redrawn:
+        return None
+    view = fast.FastView(
+        loop=loop,
+        builder=current.builder,
+        lock=lock,
+        train=train,
+        charts=dict(current.again),
+        metrics=current.texts or dict,
+        tables=list(current.tables),
+        uirevision=current.uirevision,
+        plotly_url=plotly_url(),
+    )
+    fast.register(view)
+    return view
+
+
+def texts(recipe: Callable[[], dict[str, str]]) -> None:
+    """The metrics' texts (label -> value) of the frame being rendered, as `recipe()` gives
+    them: fast frames call it again after each training tick."""
+    current = getattr(_active, "frame", None)
+    if current is not None:
+        current.texts = recipe
+
+
+def table(recipe: Callable[[], dict[str, list[str]]]) -> None:
+    """A table of the frame being rendered (`st.table` of `recipe()`: column -> cells): fast
+    frames call it again after each training tick and rewrite its cells."""
+    current = getattr(_active, "frame", None)
+    if current is not None:
+        current.tables.append(recipe)
+
+
+def plot(
+    figure,
+    key: str,
+    on_click: Callable[[object], bool] | None = None,
+    again: Callable[[], object] | None = None,
+) -> bool:
     """Draw `figure` as part of the frame being rendered; False if there is none. `on_click`
     gets the pick tag of a clicked point (untrusted JSON from the browser: check it) and
-    returns whether it took it (then the page reruns)."""
+    returns whether it took it (then the page reruns). `again()`: the figure anew, for a
+    chart that fast frames redraw (it changes at every step)."""
     current = getattr(_active, "frame", None)
     if current is None:
         return False
+    if again is not None:
+        current.again[key] = again
     clicked = None if on_click is None else (lambda: _on_click(current.key, key, on_click))
     kept = current.builder.sent.get(key)
     skip = current.running and current.id % current.cadence.get(key, 1)  # paused: no next frame

@@ -7,7 +7,7 @@ is drawn:
     chart   {"role": "chart", "frame", "uirevision", "plotly_url",
              "chart": {"id", "layout_key", "layout"?, "data_keys", "data"}}
     driver  {"role": "driver", "id", "session", "trained", "answers", "running", "members",
-             "min_interval", "watchdog"}
+             "min_interval", "watchdog", "fast_url", "slow_interval"}
 
 A chart's layout, and each of its traces, travels when it differs from the one last sent in
 its place (or the frame is whole); otherwise `layout` is left out and the trace is null (the
@@ -28,6 +28,7 @@ import numpy as np
 
 MAX_FRAME_RATE = 20.0  # frames per second at most: the eye gains nothing beyond
 WATCHDOG = 10.0  # seconds without an answer before the browser acks its newest frame again
+SLOW_INTERVAL = 1.0  # with fast frames: seconds between Streamlit frames (the other charts)
 
 
 @dataclass(frozen=True)
@@ -157,10 +158,13 @@ def driver(
     members: list[str],
     session: str = "",
     trained: bool = False,
+    fast_url: str | None = None,
 ) -> bytes:
     """The element that closes frame `frame`: it acks once every member chart is drawn.
     `session` names the server session (see LiveLoop.token); `trained`: whether the page has
-    something to lose (a network trained past its initial weights)."""
+    something to lose (a network trained past its initial weights). `fast_url`: where the
+    browser fetches fast frames (`playground.liveview.fast`) between Streamlit frames, one
+    Streamlit frame per SLOW_INTERVAL; None: every frame is a Streamlit one."""
     head = {
         "role": "driver",
         "id": frame,
@@ -171,6 +175,8 @@ def driver(
         "members": members,
         "min_interval": 1.0 / MAX_FRAME_RATE,
         "watchdog": WATCHDOG,
+        "fast_url": fast_url,
+        "slow_interval": SLOW_INTERVAL,
     }
     return json.dumps(head).encode()
 

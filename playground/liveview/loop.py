@@ -50,6 +50,7 @@ class LiveLoop:
     # now meets this one lost its session (the server restarted, or the session expired).
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     rejoined: bool = False  # the browser reported such a page; not yet told to the user
+    page_rerun: bool = False  # a fast frame ended the run: the next frame reruns the page
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def receive(self, ack: Ack | None) -> bool:
@@ -92,6 +93,17 @@ class LiveLoop:
         with self._lock:
             rejoined, self.rejoined = self.rejoined, False
             return rejoined
+
+    def ask_page_rerun(self) -> None:
+        """Something outside the live panel changed (a fast frame ended the run)."""
+        with self._lock:
+            self.page_rerun = True
+
+    def take_page_rerun(self) -> bool:
+        """Once per request: whether the next frame must rerun the whole page."""
+        with self._lock:
+            asked, self.page_rerun = self.page_rerun, False
+            return asked
 
     def restart(self) -> None:
         """After a reload the browser has drawn nothing: the next frame is whole."""

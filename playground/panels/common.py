@@ -14,11 +14,12 @@ from playground.charts import CAPTIONS
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def plot(fig, key: str, caption: str, on_click=None) -> None:
+def plot(fig, key: str, caption: str, on_click=None, again=None) -> None:
     """A Plotly figure under a fixed key, with its caption (`CAPTIONS[caption]`) below: inside
     the live view's frame it is drawn by the live view, elsewhere as an ordinary chart.
-    `on_click`: takes a clicked point's pick tag (live view only, see `liveview.plot`)."""
-    if not liveview.plot(fig, key, on_click):
+    `on_click`: takes a clicked point's pick tag; `again()`: the figure anew, for fast frames
+    (live view only, see `liveview.plot`)."""
+    if not liveview.plot(fig, key, on_click, again):
         st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
     st.caption(CAPTIONS[caption])
 

@@ -5,21 +5,32 @@ from __future__ import annotations
 import streamlit as st
 
 from core.telemetry import Snapshot
+from playground import liveview
 from playground.panels.common import fmt
 from playground.session import PlaygroundSession
 
 
-def render(session: PlaygroundSession, snap: Snapshot) -> None:
-    top, bottom = st.columns(3), st.columns(3)
-    top[0].metric("Steps", f"{snap.step:,}")
-    top[1].metric("Epoch", f"{snap.epoch:,}")
-    top[2].metric("Learning rate", f"{snap.learning_rate:.3g}")
-    bottom[0].metric("Train loss", fmt(snap.train_loss))
-    bottom[1].metric("Test loss", fmt(snap.val_loss))
+def values(snap: Snapshot) -> dict[str, str]:
+    """The six figures, label -> text, in the order they show (two rows of three)."""
+    shown = {
+        "Steps": f"{snap.step:,}",
+        "Epoch": f"{snap.epoch:,}",
+        "Learning rate": f"{snap.learning_rate:.3g}",
+        "Train loss": fmt(snap.train_loss),
+        "Test loss": fmt(snap.val_loss),
+    }
     if snap.val_accuracy is not None:
-        bottom[2].metric("Test accuracy", f"{snap.val_accuracy:.1%}")
+        shown["Test accuracy"] = f"{snap.val_accuracy:.1%}"
     else:
-        bottom[2].metric("Batch loss", fmt(snap.batch_loss))
+        shown["Batch loss"] = fmt(snap.batch_loss)
+    return shown
+
+
+def render(session: PlaygroundSession, snap: Snapshot) -> None:
+    columns = [*st.columns(3), *st.columns(3)]
+    for column, (label, text) in zip(columns, values(snap).items(), strict=True):
+        column.metric(label, text)
+    liveview.texts(lambda: values(session.trainer.snapshot(weights=False)))  # fast frames
     measured = snap.eval_step
     if measured is not None and measured != snap.step:
         st.caption(

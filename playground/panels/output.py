@@ -5,6 +5,10 @@ a training point of the selected run's map picks it for the backprop microscope 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import streamlit as st
 
 from playground import charts
@@ -37,54 +41,76 @@ def render(
     image = session.running  # while training the background travels as an image
     if views is not None:
         rings = {session.selected: focus.point} if focus else {}
-        _render_maps(views, step, show_test, discretize, picks.run_clicks(session), image, rings)
+        live = session.run_output_map if step is None else None  # fast frames: the maps now
+        options = _MapOptions(show_test, discretize, image, rings)
+        _render_maps(views, step, options, picks.run_clicks(session), live)
         return
-    out = session.output_map()
     point = focus and focus.point
-    fig = _map_figure(dataset, out, show_test, discretize, microscope_point=point, image=image)
-    plot(fig, "output_chart", "output", on_click=picks.on_click(session))
+
+    def figure(out=None, image=image):
+        out = session.output_map() if out is None else out
+        return _map_figure(dataset, out, show_test, discretize, microscope_point=point, image=image)
+
+    again = functools.partial(figure, image=True)  # fast frames come only while training
+    plot(figure(), "output_chart", "output", on_click=picks.on_click(session), again=again)
+
+
+@dataclass(frozen=True)
+class _MapOptions:
+    show_test: bool
+    discretize: bool
+    image: bool  # the background as an image (while training)
+    rings: dict[str, int]  # run name -> the microscope's training point, for the run it looks at
 
 
 def _render_maps(
     views: list[RunView],
     step,
-    show_test: bool,
-    discretize: bool,
+    options: _MapOptions,
     on_click,
-    image: bool,
-    rings: dict[str, int],
+    live: Callable[[str], object] | None,
 ) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
     A click on a run's map picks the point in that run (`on_click`: run name -> callback);
-    `rings`: run name -> the microscope's training point, for the run it looks at."""
+    `live(name)`: the run's output map now, for fast frames (None: the maps stay as shown)."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
-        out = view.output_map
         with col:
             when = "as it was at step" if step is not None else "at step"
             st.markdown(
                 f"**:{charts.run_color_name(view.name)}[Run {view.name}]** {when} {view.step:,}"
             )
-            if out is None:
+            if view.output_map is None:
                 st.caption("No input plane for this run's data.")
                 continue
-            fig = _map_figure(
-                view.dataset,
-                out,
-                show_test,
-                discretize,
-                height=420 if len(views) == 1 else 300,
-                uirevision=f"output_{view.name}",
-                image=image,
-                microscope_point=rings.get(view.name),
-            )
-            if len(views) > 1:  # side by side: the points' legend would squeeze the maps apart
-                fig.update_layout(showlegend=False)
             one = len(views) == 1
             key, caption = (
                 ("output_chart", "output") if one else (f"output_chart_{view.name}", "run_output")
             )
-            plot(fig, key, caption, on_click=on_click(view.name))
+            again = None if live is None else _run_map(view, live, options, one, image=True)
+            fig = _run_map(view, lambda _name, v=view: v.output_map, options, one, options.image)()
+            plot(fig, key, caption, on_click=on_click(view.name), again=again)
+
+
+def _run_map(view: RunView, output_map, options: _MapOptions, one: bool, image: bool):
+    """A recipe for run `view`'s map figure, its output map read by `output_map(run name)`."""
+
+    def figure():
+        fig = _map_figure(
+            view.dataset,
+            output_map(view.name),
+            options.show_test,
+            options.discretize,
+            height=420 if one else 300,
+            uirevision=f"output_{view.name}",
+            image=image,
+            microscope_point=options.rings.get(view.name),
+        )
+        if not one:  # side by side: the points' legend would squeeze the maps apart
+            fig.update_layout(showlegend=False)
+        return fig
+
+    return figure
 
 
 def _render_image_predictions(session: PlaygroundSession) -> None:

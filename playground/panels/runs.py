@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 import streamlit as st
 
 from core.optimizers import OPTIMIZER_CLASSES
-from playground import charts
+from playground import charts, liveview
 from playground import widget_state as W
 from playground.panels.common import escape, fmt, plot
 from playground.session import PlaygroundSession, RunView
@@ -180,15 +180,8 @@ def _branch_value(session: PlaygroundSession, name: str, kind: str):
 
 def render_status(session: PlaygroundSession, snaps: dict) -> None:
     """Each run's losses in one line, and a run that stopped saying so alone."""
-    rows = {"Run": [], "Step": [], "Train loss": [], "Test loss": [], "Test accuracy": []}
-    for name, snap in snaps.items():
-        rows["Run"].append(name)
-        rows["Step"].append(f"{snap.step:,}")
-        rows["Train loss"].append(fmt(snap.train_loss))
-        rows["Test loss"].append(fmt(snap.val_loss))
-        acc = snap.val_accuracy
-        rows["Test accuracy"].append("–" if acc is None else f"{acc:.1%}")
-    st.table(rows, hide_index=True)
+    st.table(status_rows(snaps), hide_index=True)
+    liveview.table(lambda: status_rows(session.snapshots()))  # fast frames rewrite its cells
     for name, snap in snaps.items():
         if snap.divergence.diverged:
             st.error(f"Run {name} stopped alone: training diverged: {snap.divergence.reason}")
@@ -199,6 +192,19 @@ def render_status(session: PlaygroundSession, snaps: dict) -> None:
                 f"Run {name} stopped alone: early stopping at step {es.stopped_step}: "
                 f"{es.reason}.{restored}"
             )
+
+
+def status_rows(snaps: dict) -> dict[str, list[str]]:
+    """The runs' status table, column -> cells: each run's step, losses and accuracy."""
+    rows = {"Run": [], "Step": [], "Train loss": [], "Test loss": [], "Test accuracy": []}
+    for name, snap in snaps.items():
+        rows["Run"].append(name)
+        rows["Step"].append(f"{snap.step:,}")
+        rows["Train loss"].append(fmt(snap.train_loss))
+        rows["Test loss"].append(fmt(snap.val_loss))
+        acc = snap.val_accuracy
+        rows["Test accuracy"].append("–" if acc is None else f"{acc:.1%}")
+    return rows
 
 
 def curves(session: PlaygroundSession, snaps: dict) -> list[charts.RunCurves]:

@@ -27,6 +27,28 @@ CHARTS_JS = """() => [...document.querySelectorAll('.bp-liveview-chart')].map(
   c => c.dataset.chart)"""
 
 
+RUN_STEPS_JS = """() => {
+  for (const t of document.querySelectorAll('[data-testid="stTable"] table')) {
+    const heads = [...t.querySelectorAll('thead th')].map((h) => h.innerText.trim());
+    if (heads[0] !== 'Run' || heads[1] !== 'Step') continue;
+    return [...t.querySelectorAll('tbody tr')].map((tr) => tr.children[1].innerText.trim());
+  }
+  return null;
+}"""
+STATS_JS = "() => window.__bpLiveviewStats"
+
+
+def _fast_frames_move_the_status_table_on(page) -> None:
+    """Between Streamlit frames (about one a second), fast frames rewrite the runs' status
+    table: its Step cells take more values than Streamlit frames arrive."""
+    before, seen = page.evaluate(STATS_JS), set()
+    for _ in range(40):
+        seen.add(tuple(page.evaluate(RUN_STEPS_JS)))
+        page.wait_for_timeout(50)
+    streamlit = page.evaluate(STATS_JS)["acks"] - before["acks"]
+    assert len(seen) > streamlit + 2, (seen, streamlit)
+
+
 def _pick(page, label: str, nth: int, option: str) -> None:
     """Pick `option` in the sidebar's `nth` select box labelled `label`."""
     sidebar = page.locator('[data-testid="stSidebar"]')
@@ -51,6 +73,7 @@ def test_compare_b_with_relu_overlays_the_curves(page, app_url):
     wait_until(lambda: {"A", "B"} <= set(page.evaluate(GROUPS_JS, "loss_chart")), timeout=30)
     shown = set(page.evaluate(CHARTS_JS))
     assert {"output_chart_A", "output_chart_B", "network_chart_A", "network_chart_B"} <= shown
+    _fast_frames_move_the_status_table_on(page)
     screenshot(page, "compare_01_playing")
     click(page, "Pause")
     page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)

@@ -30,6 +30,11 @@ DRAG_BOX_JS = """(id) => {
     `.bp-liveview-chart[data-chart="${id}"] .nsewdrag`).getBoundingClientRect();
   return [r.left, r.top, r.width, r.height];
 }"""
+LATER_JS = """([first, second]) => {
+  const frame = (id) => Number(
+    document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`).dataset.frame);
+  return frame(first) > frame(second);
+}"""
 HIDE_JS = """(hidden) => {
   Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
   document.dispatchEvent(new Event("visibilitychange"));
@@ -171,4 +176,26 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
     wait_until(lambda: not page.evaluate(CALCDATA_JS, chart)["images"], timeout=15)
     wait_idle(page)
     shot(map_box, "liveview_05_output_map_paused")  # paused: the heatmap (with its hover)
+    assert page.js_errors == []
+
+
+def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, app_url):
+    """Served by playground/server.py, most frames are fast (a fetch, no Streamlit run): the
+    output map and the metrics move on in each; the other charts in one Streamlit frame a
+    second or so (`frames.SLOW_INTERVAL`)."""
+    _play(page, app_url)
+    before = page.evaluate(STATS_JS)
+    shown, started = set(), time.monotonic()
+    while time.monotonic() - started < 3:
+        shown.add(steps(page))
+        time.sleep(0.02)
+    after = page.evaluate(STATS_JS)
+    fast, streamlit = after["fast"] - before["fast"], after["acks"] - before["acks"]
+    assert streamlit >= 1  # the loss curves and the diagram still move on
+    assert fast > 2 * streamlit
+    assert len(shown) > streamlit + 2  # the metrics moved on between Streamlit frames
+    wait_until(lambda: page.evaluate(LATER_JS, ["output_chart", "loss_chart"]))  # a fast one
+    click(page, "Pause")
+    _frozen_within(page, 5.0)
+    assert page.evaluate(STATS_JS)["failed"] == after["failed"] == 0
     assert page.js_errors == []

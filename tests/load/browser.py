@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -268,6 +269,7 @@ class Tab:
         self.cookies = cookies if cookies is not None else Cookies()
         self.loaded: set[str] = set()
         self.entry = ""  # the entry script: its lazy chunks are found there
+        self.keep_alive: Connection | None = None  # for the live view's fetches
 
     async def open_page(self, query: str = "", assets: bool = True) -> PageLoad:
         """What a browser fetches before it opens the websocket; the cookie jar fills up."""
@@ -303,6 +305,25 @@ class Tab:
     async def fetch(self, path: str) -> PageLoad:
         """One file the page loads while it runs (e.g. a component's script), once per tab."""
         return await fetch_all(self.url, [path], self.cookies, follow=False, seen=self.loaded)
+
+    async def get_json(self, path: str) -> dict | None:
+        """GET a JSON answer on the tab's kept-alive connection, as fetch() does (the live
+        view's fast frames); None on an error, a failed status or a body that is not JSON."""
+        if self.keep_alive is None:
+            self.keep_alive = Connection(self.url)
+        try:
+            response = await self.keep_alive.request("GET", path, self.cookies)
+            body = json.loads(_text(response)) if response.status == 200 else None
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+            self.close()
+            return None
+        return body if isinstance(body, dict) else None
+
+    def close(self) -> None:
+        """Drop the kept-alive connection (the tab leaves, or it failed)."""
+        if self.keep_alive is not None:
+            self.keep_alive.close()
+            self.keep_alive = None
 
     async def health(self) -> Response:
         """What the frontend asks before it reconnects its websocket."""

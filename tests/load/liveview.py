@@ -12,6 +12,12 @@ One ack outstanding at a time: a frame that does not answer the outstanding ack 
 but not acked (a full rerun's frame, say); a paused frame (`running` false) is not acked;
 if no answer comes for `watchdog` seconds the newest frame is acked again (the server takes
 each ack once). A drawn frame is reported to `on_drawn` (the student counts redraws).
+
+Fast frames (playground/liveview/fast.py): a running frame that names a `fast_url` is acked by
+fetching it (`view=<session>&drawn=<newest id drawn>`) instead; the answer is drawn and
+reported like a frame (with its Steps), and the next fast frame fetched, until `slow_interval`
+after the newest Streamlit frame, or an answer {"slow": true} or a failed fetch: then the ack
+goes to Streamlit (naming the newest frame drawn), as liveview.js does.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 ACK_EVENT = "drawn"  # the driver's trigger event (playground.liveview.component.ACK_EVENT)
 
 SendAck = Callable[[str, str, dict], Awaitable[None]]  # (element id, fragment id, value)
+FetchFrame = Callable[[str], Awaitable[dict | None]]  # path?query -> the JSON answer, or None
 
 
 @dataclass
@@ -40,6 +48,8 @@ class Driver:
     timed: int | None = None  # the ack whose answer time was recorded
     ack_timer: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
+    drawn_id: int = 0  # newest frame id drawn, Streamlit or fast: what an ack names
+    slow_at: float = -math.inf  # when the newest Streamlit frame arrived
 
     def clear_timers(self) -> None:
         for task in (self.ack_timer, self.watchdog):
@@ -54,6 +64,7 @@ class LiveViewStats:
 
     frames: int = 0  # frames drawn (all of their charts)
     acks: int = 0  # acks sent (watchdog repeats included)
+    fast: int = 0  # of the frames drawn, fast frames
     watchdog_acks: int = 0  # of them, repeats after an answer never came
     answer_seconds: list[float] = field(default_factory=list)  # ack -> its answer arrived
     plotly_seconds: float | None = None  # loading plotly.min.js
@@ -68,11 +79,13 @@ class LiveViewTab:
         on_drawn: Callable[[dict], None],
         load_plotly: Callable[[str], Awaitable[None]] | None = None,
         draw_seconds: float = 0.0,
+        fetch_frame: FetchFrame | None = None,
     ) -> None:
         self.send_ack = send_ack
         self.on_drawn = on_drawn
         self.load_plotly = load_plotly  # None: do not fetch plotly.min.js
         self.draw_seconds = draw_seconds
+        self.fetch_frame = fetch_frame  # None: every frame is a Streamlit one
         self.drivers: dict[str, Driver] = {}
         self.plotly: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()
@@ -116,6 +129,7 @@ class LiveViewTab:
             return
         driver.latest = part
         now = time.monotonic()
+        driver.slow_at = now
         waiting = driver.waiting
         if waiting is not None and part.get("answers", 0) >= waiting != driver.timed:
             driver.timed = waiting
@@ -138,6 +152,7 @@ class LiveViewTab:
         if driver.latest is not frame:
             return  # a newer frame decides
         self.stats.frames += 1
+        driver.drawn_id = frame["id"]
         self.on_drawn(frame)
         self._after_draw(driver, frame)
 
@@ -151,24 +166,51 @@ class LiveViewTab:
         driver.clear_timers()
         min_interval = float(frame.get("min_interval", 0.0))
         wait = max(0.0, driver.acked_at + min_interval - time.monotonic())
-        driver.ack_timer = self._spawn(self._ack_later(driver, frame, wait))
+        slow_interval = float(frame.get("slow_interval", 0.0))
+        fast = bool(self.fetch_frame and frame.get("fast_url"))
+        fast = fast and time.monotonic() - driver.slow_at < slow_interval
+        driver.ack_timer = self._spawn(self._ack_later(driver, frame, wait, fast))
 
-    async def _ack_later(self, driver: Driver, frame: dict, wait: float) -> None:
+    async def _ack_later(self, driver: Driver, frame: dict, wait: float, fast: bool) -> None:
         if wait:
             await asyncio.sleep(wait)
         driver.ack_timer = None
-        await self._send_ack(driver, frame)
+        if fast:
+            await self._fast_frame(driver, frame)
+        else:
+            await self._send_ack(driver, frame)
+
+    async def _fast_frame(self, driver: Driver, frame: dict) -> None:
+        """Ack by fetching the next frame; draw it, or fall back to a Streamlit ack."""
+        driver.acked_at = time.monotonic()
+        query = urlencode({"view": frame.get("session", ""), "drawn": driver.drawn_id})
+        answer = await self.fetch_frame(f"{frame['fast_url']}?{query}")
+        if driver.latest is not frame:
+            return  # a Streamlit frame arrived meanwhile: it decides
+        if not answer or answer.get("slow") or not isinstance(answer.get("parts"), list):
+            await self._send_ack(driver, frame)
+            return
+        self.stats.answer_seconds.append(round(time.monotonic() - driver.acked_at, 3))
+        if self.draw_seconds:
+            await asyncio.sleep(self.draw_seconds)
+        if driver.latest is not frame:
+            return
+        self.stats.frames += 1
+        self.stats.fast += 1
+        driver.drawn_id = answer["id"]
+        self.on_drawn({"id": answer["id"], "steps": _count(answer.get("metrics", {}))})
+        self._after_draw(driver, frame)
 
     async def _send_ack(self, driver: Driver, frame: dict) -> None:
         if driver.latest is not frame:
             return
-        driver.waiting = frame["id"]
+        driver.waiting = max(frame["id"], driver.drawn_id)  # after fast frames, the newest
         driver.acked_at = time.monotonic()
         self.stats.acks += 1
         if frame.get("running"):
             driver.watchdog = self._spawn(self._watchdog(driver, float(frame["watchdog"])))
         await self.send_ack(
-            driver.element_id, driver.fragment_id, {"frame": frame["id"], "ok": True}
+            driver.element_id, driver.fragment_id, {"frame": driver.waiting, "ok": True}
         )
 
     async def _watchdog(self, driver: Driver, seconds: float) -> None:
@@ -178,3 +220,9 @@ class LiveViewTab:
         if driver.latest is not None and driver.latest.get("running"):
             self.stats.watchdog_acks += 1
             await self._send_ack(driver, driver.latest)
+
+
+def _count(metrics: dict) -> int | None:
+    """The Steps figure of a fast frame's metrics ("1,234"), None if it has none."""
+    text = str(metrics.get("Steps", "")).replace(",", "")
+    return int(text) if text.isdigit() else None

@@ -27,7 +27,7 @@ def app_command(port: int) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        "playground/app.py",
+        "playground/server.py",
         "--server.port",
         str(port),
         "--server.address",

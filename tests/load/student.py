@@ -44,6 +44,7 @@ class Behaviour:
     blip_at: float = 0.0  # seconds after Play: drop the connection once and reconnect (0: no)
     upload_after_blip: bool = False  # then PUT a file to the session's upload endpoint
     draw_seconds: float = 0.0  # time the tab takes to draw a live view frame before its ack
+    fast_frames: bool = True  # fetch the live view's fast frames, as liveview.js does
 
 
 @dataclass
@@ -69,6 +70,7 @@ class StudentResult:
     full_runs: int = 0
     preempted: int = 0  # runs that ended early for another rerun while training
     frames_drawn: int = 0  # live view frames drawn (the whole visit)
+    fast_frames: int = 0  # of them, fast frames (fetched, no Streamlit run)
     acks: int = 0  # live view acks sent (the whole visit, watchdog repeats included)
     watchdog_acks: int = 0  # acks repeated because no answer came in time
     answer_seconds: list[float] = field(default_factory=list)  # ack -> its answering frame
@@ -161,6 +163,7 @@ class Student:
             self._drawn,
             self._load_plotly if self.behaviour.assets else None,
             self.behaviour.draw_seconds,
+            self.tab.get_json if self.behaviour.fast_frames else None,
         )
         self.notices: list[str] = []  # the notices of the latest finished run
         self._run_notices: list[str] = []
@@ -180,6 +183,7 @@ class Student:
             finally:
                 await self._disconnect()
                 self.live.close()
+                self.tab.close()
         except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as err:
             r.error(f"connection: {type(err).__name__}: {err}")
             r.disconnected = r.lost_connection = True
@@ -192,6 +196,7 @@ class Student:
         r, stats = self.result, self.live.stats
         r.frames_drawn, r.acks, r.watchdog_acks = stats.frames, stats.acks, stats.watchdog_acks
         r.answer_seconds, r.plotly_seconds = stats.answer_seconds, stats.plotly_seconds
+        r.fast_frames = stats.fast
 
     def _page(self, load: PageLoad) -> None:
         r = self.result

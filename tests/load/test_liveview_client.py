@@ -107,3 +107,70 @@ def test_a_lost_answer_is_acked_again_after_the_watchdog():
     rec = asyncio.run(scenario())
     assert rec.acked()[:2] == [1, 1]
     assert rec.tab.stats.watchdog_acks >= 1
+
+
+class FastServer:
+    """Answers fast frames as playground/liveview/fast.py does: each fetch is the ack of the
+    frame it names and gets the next id; `slow_after` fetches, it answers {"slow": true}."""
+
+    def __init__(self, first_id: int, slow_after: int = 10**6) -> None:
+        self.next_id, self.slow_after = first_id, slow_after
+        self.queries: list[str] = []
+
+    async def fetch(self, path: str) -> dict | None:
+        self.queries.append(path)
+        if len(self.queries) > self.slow_after:
+            return {"slow": True}
+        self.next_id += 1
+        return {"id": self.next_id, "metrics": {"Steps": f"{1000 * self.next_id:,}"}, "parts": []}
+
+
+def fast_driver(frame: int, answers: int, slow_interval: float = 10.0) -> dict:
+    part = driver(frame, answers)
+    return {**part, "session": "tok", "fast_url": "/bp/frame", "slow_interval": slow_interval}
+
+
+def test_fast_frames_are_fetched_and_drawn_until_a_slow_answer_and_then_streamlit_is_acked():
+    server = FastServer(first_id=1, slow_after=3)
+    steps: list = []
+
+    async def scenario() -> LiveViewTab:
+        tab = LiveViewTab(lambda *a: _record(acks, *a), lambda f: steps.append(f.get("steps")))
+        tab.fetch_frame = server.fetch
+        tab.receive(DRIVER_ID, FRAGMENT, fast_driver(1, 0))
+        await asyncio.sleep(0.1)
+        tab.close()
+        return tab
+
+    acks: list[dict] = []
+    tab = asyncio.run(scenario())
+    assert server.queries == [
+        "/bp/frame?view=tok&drawn=1",
+        "/bp/frame?view=tok&drawn=2",
+        "/bp/frame?view=tok&drawn=3",
+        "/bp/frame?view=tok&drawn=4",
+    ]
+    assert steps == [None, 2000, 3000, 4000]  # the Streamlit frame, then three fast ones
+    assert acks == [{"frame": 4, "ok": True}]  # the slow answer: Streamlit, naming the newest
+    assert tab.stats.fast == 3 and tab.stats.frames == 4
+
+
+def test_after_the_slow_interval_the_ack_goes_to_streamlit():
+    server = FastServer(first_id=5)
+
+    async def scenario() -> None:
+        tab = LiveViewTab(lambda *a: _record(acks, *a), lambda f: None)
+        tab.fetch_frame = server.fetch
+        tab.receive(DRIVER_ID, FRAGMENT, {**fast_driver(5, 4, 0.05), "min_interval": 0.02})
+        await asyncio.sleep(0.2)
+        tab.close()
+
+    acks: list[dict] = []
+    asyncio.run(scenario())
+    assert 1 <= len(server.queries) <= 4  # fast frames, at most one per min_interval
+    assert acks == [{"frame": server.next_id, "ok": True}]  # then one Streamlit ack
+
+
+async def _record(acks: list, element_id: str, fragment_id: str, value: dict) -> None:
+    assert (element_id, fragment_id) == (DRIVER_ID, FRAGMENT)
+    acks.append(value)

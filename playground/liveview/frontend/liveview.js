@@ -7,8 +7,13 @@
 // Chart part:  {role: "chart", frame, uirevision, plotly_url,
 //               chart: {id, layout_key, layout?, data_keys, data}}
 //   no layout, or a null trace: reuse the one of that key received before (unknown: failed)
-// Driver part: {role: "driver", id, answers, running, members, min_interval, watchdog}
+// Driver part: {role: "driver", id, answers, running, members, min_interval, watchdog,
+//               fast_url, slow_interval}
 // Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
+// Fast frames (fast_url set, see playground/liveview/fast.py): while running, the driver acks
+//   by GET fast_url?view=<session>&drawn=<id> instead, and draws the answer's chart parts,
+//   metric texts and table cells itself, with no Streamlit run; one Streamlit ack per slow_interval redraws the
+//   rest, and any answer {slow: true} or failed fetch falls back to a Streamlit ack.
 // Click: a click on a point whose trace carries a pick tag (meta.pick, see
 //   playground/charts/pick_tags.py) sends that chart's setTriggerValue("clicked", tag).
 
@@ -29,6 +34,7 @@ const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   frames: 0, // frames closed (all charts drawn) by a driver
   failed: 0,
   acks: 0,
+  fast: 0, // fast frames drawn
   waitMs: 0, // summed: from an ack to its answer's arrival (server and network)
   drawMs: 0, // summed: from a frame's arrival to all its charts drawn (browser)
   chartMs: {}, // summed per chart: Plotly.react (or newPlot) time
@@ -260,6 +266,8 @@ function driverView(parent) {
       watchdog: null,
       hiddenAck: null, // an ack held back while the tab is hidden
       repairs: 0, // whole frames asked for since the last frame drawn without error
+      drawnId: 0, // newest frame id drawn, Streamlit or fast: what an ack names
+      slowAt: -Infinity, // when the newest Streamlit frame arrived
       setTrigger: null,
     };
     parent.__bpDriver = view;
@@ -276,11 +284,13 @@ function clearTimers(view) {
 
 async function closeFrame(view, frame) {
   const arrived = performance.now();
+  view.slowAt = arrived;
   if (view.waiting !== null && frame.answers >= view.waiting) stats.waitMs += arrived - view.ackedAt;
   const drawn = await Promise.all(frame.members.map((id) => chartDrawn(id, frame.id)));
   if (view.latest !== frame) return; // a newer frame decides
   stats.drawMs += performance.now() - arrived;
   stats.frames += 1;
+  view.drawnId = frame.id; // a new server session counts from 1 again
   window.__bpLiveviewFrame = frame.id;
   afterDraw(view, frame, drawn.every(Boolean));
 }
@@ -300,25 +310,119 @@ function afterDraw(view, frame, ok) {
   if (view.waiting !== null && frame.answers < view.waiting && ok) return; // not our answer
   clearTimers(view);
   const wait = Math.max(0, view.ackedAt + 1000 * frame.min_interval - performance.now());
-  view.ackTimer = setTimeout(() => sendAck(view, frame, ok), wait);
+  const fast = ok && frame.fast_url && performance.now() - view.slowAt < 1000 * frame.slow_interval;
+  view.ackTimer = setTimeout(() => (fast ? fastFrame(view, frame) : sendAck(view, frame, ok)), wait);
+}
+
+// One fast frame: the ack travels as a fetch, the answer is drawn here (its chart parts into
+// their charts, its metric texts into the metrics). Anything but a good answer, or a Streamlit
+// frame due, goes back to a Streamlit ack.
+async function fastFrame(view, frame) {
+  view.ackTimer = null;
+  if (!ready(view, frame, true)) return;
+  view.ackedAt = performance.now();
+  const answer = await fetchFrame(frame.fast_url, frame.session, view.drawnId);
+  if (view.latest !== frame) {
+    // A Streamlit frame arrived meanwhile: it decides, but the server counts these parts sent.
+    if (answer && Array.isArray(answer.parts)) answer.parts.forEach((part) => remember(part.chart));
+    return;
+  }
+  if (!answer || answer.slow || !Array.isArray(answer.parts)) {
+    sendAck(view, frame, true);
+    return;
+  }
+  stats.waitMs += performance.now() - view.ackedAt;
+  const arrived = performance.now();
+  const drawn = await Promise.all(answer.parts.map(drawFastPart));
+  showMetrics(answer.metrics || {});
+  (answer.tables || []).forEach(showTable);
+  if (view.latest !== frame) return;
+  stats.drawMs += performance.now() - arrived;
+  stats.fast += 1;
+  stats.frames += 1;
+  view.drawnId = answer.id;
+  window.__bpLiveviewFrame = answer.id;
+  afterDraw(view, frame, drawn.every(Boolean));
+}
+
+async function fetchFrame(url, session, drawn) {
+  try {
+    const query = new URLSearchParams({ view: session, drawn: String(drawn) });
+    const response = await fetch(`${url}?${query}`, { cache: "no-store", credentials: "same-origin" });
+    return response.ok ? await response.json() : null;
+  } catch (err) {
+    console.warn("live view: fast frame failed", err);
+    return null;
+  }
+}
+
+// A fast frame's chart part goes to the chart's view as if its element had sent it.
+function drawFastPart(part) {
+  const view = charts.get(part.chart.id);
+  if (!view) return Promise.resolve(false);
+  remember(part.chart);
+  if (view.latest && !view.latest.fast) view.replaced = view.latest.frame; // see the entry
+  part.fast = true;
+  view.latest = part;
+  drawLatest(view);
+  return chartDrawn(part.chart.id, part.frame);
+}
+
+// The metrics (st.metric elements) show the fast frame's texts. The text node Streamlit's
+// React drew is changed in place, so its next render (newer figures) writes over ours.
+function showMetrics(texts) {
+  for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const label = metric.querySelector('[data-testid="stMetricLabel"]');
+    const value = metric.querySelector('[data-testid="stMetricValue"]');
+    const text = label && texts[label.textContent.trim()];
+    if (text !== undefined && value) setText(value, text);
+  }
+}
+
+// A table (st.table) whose header is the answer's columns shows its cells.
+function showTable(columns) {
+  const names = Object.keys(columns);
+  for (const table of document.querySelectorAll('[data-testid="stTable"] table')) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (heads.join("\u0000") !== names.join("\u0000")) continue;
+    table.querySelectorAll("tbody tr").forEach((row, r) => {
+      [...row.querySelectorAll("th, td")].forEach((cell, c) => {
+        const text = (columns[names[c]] || [])[r];
+        if (text !== undefined) setText(cell, String(text));
+      });
+    });
+  }
+}
+
+// The element's first text node says `text` (changed in place: React keeps that node).
+function setText(element, text) {
+  const node = document.createTreeWalker(element, NodeFilter.SHOW_TEXT).nextNode();
+  if (node && node.nodeValue !== text) node.nodeValue = text;
+}
+
+// Whether the driver may ack `frame` now; a hidden tab holds the ack back until it shows.
+function ready(view, frame, ok) {
+  if (view.latest !== frame || !view.setTrigger) return false; // a newer frame decides
+  if (!view.parent.isConnected) {
+    clearTimers(view);
+    drivers.delete(view);
+    return false;
+  }
+  if (document.hidden) {
+    view.hiddenAck = { frame, ok }; // the server rests until the tab shows again
+    return false;
+  }
+  return true;
 }
 
 function sendAck(view, frame, ok) {
   view.ackTimer = null;
-  if (view.latest !== frame || !view.setTrigger) return; // a newer frame decides
-  if (!view.parent.isConnected) {
-    clearTimers(view);
-    drivers.delete(view);
-    return;
-  }
-  if (document.hidden) {
-    view.hiddenAck = { frame, ok }; // the server rests until the tab shows again
-    return;
-  }
-  view.waiting = frame.id;
+  if (!ready(view, frame, ok)) return;
+  const id = Math.max(frame.id, view.drawnId); // after fast frames, the newest of them
+  view.waiting = id;
   view.ackedAt = performance.now();
   stats.acks += 1;
-  view.setTrigger("drawn", { frame: frame.id, ok });
+  view.setTrigger("drawn", { frame: id, ok });
   // A lost answer must not stop the loop: ack the newest frame again (the server takes each
   // ack once, so a repeat never trains twice).
   if (frame.running) {
@@ -359,8 +463,10 @@ export default function (component) {
   if (part.role === "chart") {
     const view = chartView(parentElement, part.chart.id);
     view.setTrigger = setTriggerValue;
-    if (view.latest && part.frame < view.latest.frame) view.drawnFrame = view.okFrame = 0; // a new count
-    if (!view.latest || part.frame !== view.latest.frame) {
+    // Streamlit may hand the element its data again after fast frames replaced it: not new.
+    const replayed = view.latest && view.latest.fast && part.frame === view.replaced;
+    if (!replayed && view.latest && part.frame < view.latest.frame) view.drawnFrame = view.okFrame = 0; // a new count
+    if (!replayed && (!view.latest || part.frame !== view.latest.frame)) {
       remember(part.chart);
       view.latest = part;
       drawLatest(view);

@@ -1,0 +1,121 @@
+"""Fast frames: live-view frames that travel outside Streamlit's script runs.
+
+Every Streamlit frame (a fragment run) costs the browser about 130 ms of Streamlit's own
+rendering, whatever changed. A fast frame is one HTTP request instead: the browser GETs
+
+    FRAME_PATH?view=<LiveLoop.token>&drawn=<the newest frame id it drew>
+
+the server takes it as the ack of that frame, trains for the frame's budget, and answers with
+the parts of the charts that change at every step (the output maps), the metrics' texts and
+the tables' cells (the runs' status):
+
+    {"id", "answers", "running", "metrics": {label: text}, "tables": [{column: [cell, ...]}],
+     "parts": [chart part, ...]}
+    {"slow": true}   the next frame must be a Streamlit one (a run ended, a chart failed and a
+                     whole frame is due, or the view is unknown); the browser acks as before
+
+Each Streamlit frame of the live panel registers what its fast frames draw (`FastView`), under
+its loop's token; the registry holds views weakly (the tab's session state holds them), so a
+tab that leaves takes its view along. Served only where `routes()` is mounted (`st.App` in
+playground/server.py); elsewhere the live view runs on Streamlit frames alone.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from playground import pacing
+from playground.liveview.frames import Chart, FrameBuilder
+from playground.liveview.loop import Ack, LiveLoop
+
+FRAME_PATH = "/bp/frame"
+SLOW = b'{"slow":true}'
+
+_views: weakref.WeakValueDictionary[str, FastView] = weakref.WeakValueDictionary()
+_served = threading.Event()  # set once the route is mounted in this process
+
+
+@dataclass(eq=False)
+class FastView:
+    """What one tab's fast frames do, as its latest Streamlit frame left it. The callables run
+    under `lock` (the session's): `train(gap)` trains one frame's worth given the seconds since
+    the previous frame and returns whether the run goes on; `charts` are recipes for the charts
+    redrawn in each fast frame (chart id -> figure); `metrics()` gives the metrics' texts, and
+    each of `tables` a table's columns (as `st.table` was given them)."""
+
+    loop: LiveLoop
+    builder: FrameBuilder
+    lock: threading.RLock
+    train: Callable[[float], bool]
+    charts: dict[str, Callable[[], object]]
+    metrics: Callable[[], dict[str, str]]
+    uirevision: str
+    plotly_url: str
+    tables: list[Callable[[], dict[str, list[str]]]] = field(default_factory=list)
+
+
+def served() -> bool:
+    """Whether this process answers fast frames (the route is mounted)."""
+    return _served.is_set()
+
+
+def register(view: FastView) -> None:
+    _views[view.loop.token] = view
+
+
+def frame(view: FastView, drawn: int) -> bytes:
+    """The fast frame that answers the browser's ack of frame `drawn` (JSON bytes)."""
+    with pacing.tick_slot(), view.lock:
+        loop = view.loop
+        if loop.full or not loop.receive(Ack(drawn)):
+            return SLOW  # a whole frame is due, or a repeated ack: Streamlit answers
+        gap = loop.take_tick()
+        if not view.train(0.0 if gap is None else gap):
+            loop.ask_page_rerun()  # the run ended: the page shows why, and the Play button
+            return SLOW
+        number, answers, _ = loop.next_frame()
+        parts = [
+            view.builder.chart(
+                Chart(key, recipe()),
+                frame=number,
+                full=False,
+                uirevision=view.uirevision,
+                plotly_url=view.plotly_url,
+            )
+            for key, recipe in view.charts.items()
+        ]
+        head = {
+            "id": number,
+            "answers": answers,
+            "running": True,
+            "metrics": view.metrics(),
+            "tables": [table() for table in view.tables],
+        }
+    return json.dumps(head)[:-1].encode() + b',"parts":[' + b",".join(parts) + b"]}"
+
+
+def answer(token: str, drawn: str) -> bytes:
+    """The fast frame for the query `view=token&drawn=drawn`; SLOW for anything unknown."""
+    view = _views.get(token)
+    if view is None or not drawn.isdigit():
+        return SLOW
+    return frame(view, int(drawn))
+
+
+def routes() -> list:
+    """The Starlette route that serves fast frames (for `st.App(routes=...)`)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def serve(request) -> Response:
+        query = request.query_params
+        body = await run_in_threadpool(answer, query.get("view", ""), query.get("drawn", ""))
+        return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    _served.set()
+    return [Route(FRAME_PATH, serve, methods=["GET"])]

@@ -1,0 +1,127 @@
+"""Fast frames (playground.liveview.fast) in the real app under AppTest: what the route answers
+is what `fast.answer` returns; the browser side is tested in tests/e2e/test_liveview.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from playground.live import LIVE_VIEW
+from playground.liveview import decode, fast
+from tests.playground.apptest_helpers import click, metric, open_app, session, steps
+from tests.playground.test_doctor_divergence import PLANE_AT_LR_10
+
+
+@pytest.fixture
+def served():
+    """This process serves fast frames, as under playground/server.py."""
+    fast.routes()
+    yield
+    fast._served.clear()
+
+
+def _loop(at):
+    return at.session_state[f"{LIVE_VIEW}__liveview"][0]
+
+
+def _driver(at) -> dict:
+    return next(
+        decode(e.proto.bytes)
+        for e in at.get("bidi_component")
+        if str(e.proto.id).endswith(LIVE_VIEW)
+    )
+
+
+def _fast(at, drawn: int | None = None) -> dict:
+    loop = _loop(at)
+    return json.loads(fast.answer(loop.token, str(loop.sent if drawn is None else drawn)))
+
+
+def test_without_the_route_every_frame_is_a_streamlit_frame():
+    at = click(open_app(), "Play")
+    assert _driver(at)["fast_url"] is None
+    assert json.loads(fast.answer(_loop(at).token, "1")) == {"slow": True}
+
+
+def test_a_fast_frame_trains_and_carries_the_output_map_and_the_metrics(served):
+    at = click(open_app(), "Play")
+    head = _driver(at)
+    assert head["fast_url"] == fast.FRAME_PATH and head["running"] is True
+    before = session(at).trainer.step_count
+    answer = _fast(at)
+    trained = session(at).trainer.step_count
+    assert trained > before
+    assert answer["id"] == _loop(at).sent and answer["answers"] == head["id"]
+    assert answer["metrics"]["Steps"] == f"{trained:,}"
+    assert set(answer["metrics"]) == {m.label for m in at.metric}
+    (part,) = answer["parts"]
+    assert part["chart"]["id"] == "output_chart" and part["frame"] == answer["id"]
+    image = part["chart"]["layout"]["images"][0]  # while training: the map as an image
+    assert image["source"].startswith("data:image/png;base64,")
+    # the points never change: the fast part leaves them out (null), the browser keeps them
+    assert None in part["chart"]["data"]
+
+
+def test_a_repeated_or_stale_ack_trains_nothing_and_the_next_streamlit_frame_follows_on(served):
+    at = click(open_app(), "Play")
+    first = _fast(at)
+    trained = session(at).trainer.step_count
+    assert _fast(at, drawn=first["id"]) != {"slow": True}  # the ack of the fast frame: taken
+    again = session(at).trainer.step_count
+    assert again > trained
+    assert _fast(at, drawn=first["id"]) == {"slow": True}  # that ack again
+    assert _fast(at, drawn=10**6) == {"slow": True}  # a frame never sent
+    assert session(at).trainer.step_count == again
+    at.run()  # the Streamlit ack that follows: a frame of every chart, numbered after them
+    assert not at.exception
+    assert _driver(at)["id"] > first["id"] + 1 and steps(at) == again
+
+
+def test_paused_a_fast_frame_answers_slow_and_trains_nothing(served):
+    at = click(open_app(), "Play")
+    click(at, "Pause")
+    trained = session(at).trainer.step_count
+    assert _driver(at)["fast_url"] is None
+    assert _fast(at) == {"slow": True}
+    assert session(at).trainer.step_count == trained
+
+
+def test_a_run_that_ends_in_a_fast_frame_reruns_the_page(served):
+    """Divergence stops the run inside a fast frame: the browser falls back to a Streamlit
+    ack, and that frame reruns the page, which shows Play and why training stopped."""
+    at = click(open_app(PLANE_AT_LR_10), "Play")
+    for _ in range(500):
+        if _fast(at) == {"slow": True}:
+            break
+    trainer = session(at).trainer
+    assert trainer.divergence.diverged and not session(at).running
+    at.run()
+    assert not at.exception
+    assert any(b.label == "Play" for b in at.button)
+    assert any("diverged" in str(e.value) for e in at.error)
+    assert metric(at, "Steps") == f"{trainer.step_count:,}"
+
+
+def test_an_unknown_view_or_a_malformed_ack_is_answered_slow(served):
+    at = click(open_app(), "Play")
+    token = _loop(at).token
+    for view, drawn in [("nope", "1"), (token, ""), (token, "-1"), (token, "1e3"), ("", "")]:
+        assert json.loads(fast.answer(view, drawn)) == {"slow": True}
+
+
+def test_side_by_side_a_fast_frame_carries_each_runs_map_and_the_status_table(served):
+    at = click(open_app({"preset": "compare_vanishing_gradients"}), "Play")
+    answer = _fast(at)
+    names = session(at).run_names
+    assert len(names) == 3
+    assert sorted(p["chart"]["id"] for p in answer["parts"]) == [
+        f"output_chart_{name}" for name in sorted(names)
+    ]
+    (table,) = answer["tables"]
+    snaps = session(at).snapshots()
+    assert table["Run"] == names
+    assert table["Step"] == [f"{snaps[name].step:,}" for name in names]
+    assert all(snaps[name].step > 0 for name in names)
+    # the page drew a table of the same columns (the fast frame finds it by them)
+    assert any(list(t.value.columns) == list(table) for t in at.table)
