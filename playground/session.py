@@ -596,6 +596,10 @@ class PlaygroundSession:
         """The model's output over the data's input plane or line (None for other data)."""
         return predictions.output_map(self.trainer.network, self.dataset)
 
+    def run_step(self, name: str) -> int:
+        """Run `name`'s step now."""
+        return self.experiment[name].step
+
     def run_output_map(self, name: str) -> predictions.OutputMap | None:
         """Run `name`'s output over its data's input plane or line, as it is now."""
         run = self.experiment[name]

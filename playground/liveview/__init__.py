@@ -2,7 +2,7 @@
 and charts update in place (Plotly.react with uirevision). `loop` and `frames` are pure;
 `component` is the Streamlit side."""
 
-from playground.liveview.component import frame, loop_for, plot, table, texts
+from playground.liveview.component import frame, loop_for, marked, plot, table, texts
 from playground.liveview.frames import Chart, FrameBuilder, decode
 from playground.liveview.loop import Ack, LiveLoop
 
@@ -14,6 +14,7 @@ __all__ = [
     "decode",
     "frame",
     "loop_for",
+    "marked",
     "plot",
     "table",
     "texts",

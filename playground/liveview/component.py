@@ -19,6 +19,8 @@ the page works offline.
 from __future__ import annotations
 
 import contextlib
+import functools
+import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,7 +64,7 @@ class _Frame:
     cadence: dict[str, int]
     members: list[str] = field(default_factory=list)
     again: dict[str, Callable[[], object]] = field(default_factory=dict)  # fast frames' charts
-    texts: Callable[[], dict[str, str]] | None = None  # fast frames' metrics
+    texts: list[Callable[[], dict[str, str]]] = field(default_factory=list)  # fast frames' texts
     tables: list[Callable[[], dict[str, list[str]]]] = field(default_factory=list)  # and tables
 
 
@@ -133,6 +135,7 @@ def frame(
     if st.session_state.pop(_picked_key(key), False) or loop.take_page_rerun():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
     number, answers, full = loop.next_frame()
+    builder.renders += 1
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
     _active.frame = current
     try:
@@ -170,7 +173,7 @@ def _fast_view(current: _Frame, loop: LiveLoop, lock, train) -> fast.FastView | 
         lock=lock,
         train=train,
         charts=dict(current.again),
-        metrics=current.texts or dict,
+        metrics=functools.partial(_merged, list(current.texts)),
         tables=list(current.tables),
         uirevision=current.uirevision,
         plotly_url=plotly_url(),
@@ -179,12 +182,23 @@ def _fast_view(current: _Frame, loop: LiveLoop, lock, train) -> fast.FastView | 
     return view
 
 
+def _merged(recipes: list[Callable[[], dict[str, str]]]) -> dict[str, str]:
+    return {key: text for recipe in recipes for key, text in recipe().items()}
+
+
 def texts(recipe: Callable[[], dict[str, str]]) -> None:
-    """The metrics' texts (label -> value) of the frame being rendered, as `recipe()` gives
-    them: fast frames call it again after each training tick."""
+    """Texts of the frame being rendered, as `recipe()` gives them (key -> text): a key is an
+    `st.metric`'s label or a `marked` span's key. Fast frames call it again after each
+    training tick and show the new texts."""
     current = getattr(_active, "frame", None)
     if current is not None:
-        current.texts = recipe
+        current.texts.append(recipe)
+
+
+def marked(key: str, text: str) -> str:
+    """HTML for `text` in Markdown (`unsafe_allow_html`) that fast frames rewrite: the `texts`
+    key `key` names it."""
+    return f'<span data-bp-text="{html.escape(key)}">{html.escape(text)}</span>'
 
 
 def table(recipe: Callable[[], dict[str, list[str]]]) -> None:
@@ -212,7 +226,8 @@ def plot(
         current.again[key] = again
     clicked = None if on_click is None else (lambda: _on_click(current.key, key, on_click))
     kept = current.builder.sent.get(key)
-    skip = current.running and current.id % current.cadence.get(key, 1)  # paused: no next frame
+    # Counted in Streamlit frames: between two of them come any number of fast frames.
+    skip = current.running and current.builder.renders % current.cadence.get(key, 1)
     if kept is not None and not current.full and skip:
         # the same part again: the browser keeps its drawing
         _component(key=key, data=kept, on_clicked_change=clicked)

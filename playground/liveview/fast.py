@@ -6,10 +6,10 @@ rendering, whatever changed. A fast frame is one HTTP request instead: the brows
     FRAME_PATH?view=<LiveLoop.token>&drawn=<the newest frame id it drew>
 
 the server takes it as the ack of that frame, trains for the frame's budget, and answers with
-the parts of the charts that change at every step (the output maps), the metrics' texts and
-the tables' cells (the runs' status):
+the parts of the charts that change at every step (the output maps), the texts of the metrics
+and of the spans marked for it (`component.marked`), and the tables' cells (the runs' status):
 
-    {"id", "answers", "running", "metrics": {label: text}, "tables": [{column: [cell, ...]}],
+    {"id", "answers", "running", "metrics": {key: text}, "tables": [{column: [cell, ...]}],
      "parts": [chart part, ...]}
     {"slow": true}   the next frame must be a Streamlit one (a run ended, a chart failed and a
                      whole frame is due, or the view is unknown); the browser acks as before

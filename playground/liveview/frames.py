@@ -46,6 +46,7 @@ class FrameBuilder:
     layouts: dict[str, str] = field(default_factory=dict)
     traces: dict[str, list[str]] = field(default_factory=dict)
     sent: dict[str, bytes] = field(default_factory=dict)  # each chart's last part
+    renders: int = 0  # Streamlit frames rendered (fast frames not counted): what cadences count
 
     def chart(
         self, chart: Chart, *, frame: int, full: bool, uirevision: str, plotly_url: str

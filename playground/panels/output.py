@@ -6,12 +6,11 @@ a training point of the selected run's map picks it for the backprop microscope 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 
-from playground import charts
+from playground import charts, liveview
 from playground.panels import picks
 from playground.panels.common import plot
 from playground.panels.microscope import Focus
@@ -41,7 +40,7 @@ def render(
     image = session.running  # while training the background travels as an image
     if views is not None:
         rings = {session.selected: focus.point} if focus else {}
-        live = session.run_output_map if step is None else None  # fast frames: the maps now
+        live = session if step is None else None  # fast frames: the maps as they are now
         options = _MapOptions(show_test, discretize, image, rings)
         _render_maps(views, step, options, picks.run_clicks(session), live)
         return
@@ -68,18 +67,21 @@ def _render_maps(
     step,
     options: _MapOptions,
     on_click,
-    live: Callable[[str], object] | None,
+    live: PlaygroundSession | None,
 ) -> None:
     """Each run's map side by side: the same plane and colour scale (the runs share the data).
     A click on a run's map picks the point in that run (`on_click`: run name -> callback);
-    `live(name)`: the run's output map now, for fast frames (None: the maps stay as shown)."""
+    `live`: the session whose runs fast frames redraw as they are now (None: as shown)."""
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         with col:
             when = "as it was at step" if step is not None else "at step"
-            st.markdown(
-                f"**:{charts.run_color_name(view.name)}[Run {view.name}]** {when} {view.step:,}"
-            )
+            key = f"map step {view.name}"
+            shown = liveview.marked(key, f"{view.step:,}")
+            color = charts.run_color_name(view.name)
+            st.markdown(f"**:{color}[Run {view.name}]** {when} {shown}", unsafe_allow_html=True)
+            if live is not None:
+                liveview.texts(lambda s=live, k=key, n=view.name: {k: f"{s.run_step(n):,}"})
             if view.output_map is None:
                 st.caption("No input plane for this run's data.")
                 continue
@@ -87,7 +89,8 @@ def _render_maps(
             key, caption = (
                 ("output_chart", "output") if one else (f"output_chart_{view.name}", "run_output")
             )
-            again = None if live is None else _run_map(view, live, options, one, image=True)
+            now = None if live is None else live.run_output_map
+            again = None if now is None else _run_map(view, now, options, one, image=True)
             fig = _run_map(view, lambda _name, v=view: v.output_map, options, one, options.image)()
             plot(fig, key, caption, on_click=on_click(view.name), again=again)
 

@@ -36,17 +36,21 @@ RUN_STEPS_JS = """() => {
   return null;
 }"""
 STATS_JS = "() => window.__bpLiveviewStats"
+MAP_STEPS_JS = """() => [...document.querySelectorAll('[data-bp-text^="map step "]')].map(
+  (span) => span.innerText.trim())"""
 
 
 def _fast_frames_move_the_status_table_on(page) -> None:
     """Between Streamlit frames (about one a second), fast frames rewrite the runs' status
-    table: its Step cells take more values than Streamlit frames arrive."""
+    table: its Step cells take more values than Streamlit frames arrive; the maps' headers
+    follow."""
     before, seen = page.evaluate(STATS_JS), set()
     for _ in range(40):
         seen.add(tuple(page.evaluate(RUN_STEPS_JS)))
         page.wait_for_timeout(50)
     streamlit = page.evaluate(STATS_JS)["acks"] - before["acks"]
     assert len(seen) > streamlit + 2, (seen, streamlit)
+    wait_until(lambda: page.evaluate(MAP_STEPS_JS) == page.evaluate(RUN_STEPS_JS), timeout=5)
 
 
 def _pick(page, label: str, nth: int, option: str) -> None:

@@ -30,6 +30,8 @@ DRAG_BOX_JS = """(id) => {
     `.bp-liveview-chart[data-chart="${id}"] .nsewdrag`).getBoundingClientRect();
   return [r.left, r.top, r.width, r.height];
 }"""
+FRAME_JS = """(id) => Number(
+  document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`).dataset.frame)"""
 LATER_JS = """([first, second]) => {
   const frame = (id) => Number(
     document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`).dataset.frame);
@@ -182,9 +184,10 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
 def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, app_url):
     """Served by playground/server.py, most frames are fast (a fetch, no Streamlit run): the
     output map and the metrics move on in each; the other charts in one Streamlit frame a
-    second or so (`frames.SLOW_INTERVAL`)."""
+    second or so (`frames.SLOW_INTERVAL`), the inspection charts too."""
     _play(page, app_url)
     before = page.evaluate(STATS_JS)
+    gradients = page.evaluate(FRAME_JS, "gradients_chart")
     shown, started = set(), time.monotonic()
     while time.monotonic() - started < 3:
         shown.add(steps(page))
@@ -194,6 +197,7 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     assert streamlit >= 1  # the loss curves and the diagram still move on
     assert fast > 2 * streamlit
     assert len(shown) > streamlit + 2  # the metrics moved on between Streamlit frames
+    wait_until(lambda: page.evaluate(FRAME_JS, "gradients_chart") > gradients, timeout=10)
     wait_until(lambda: page.evaluate(LATER_JS, ["output_chart", "loss_chart"]))  # a fast one
     click(page, "Pause")
     _frozen_within(page, 5.0)

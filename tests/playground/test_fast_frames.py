@@ -123,5 +123,27 @@ def test_side_by_side_a_fast_frame_carries_each_runs_map_and_the_status_table(se
     assert table["Run"] == names
     assert table["Step"] == [f"{snaps[name].step:,}" for name in names]
     assert all(snaps[name].step > 0 for name in names)
+    # each map's header names the step of the map the fast frame carries
+    assert {answer["metrics"][f"map step {name}"] for name in names} == set(table["Step"][:1])
+    headers = " ".join(m.value for m in at.markdown)
+    assert all(f'data-bp-text="map step {name}"' in headers for name in names)
     # the page drew a table of the same columns (the fast frame finds it by them)
     assert any(list(t.value.columns) == list(table) for t in at.table)
+
+
+def test_between_fast_frames_the_inspection_charts_keep_their_cadence(served):
+    """The inspection charts redraw in one Streamlit frame out of INSPECTION_CADENCE, however
+    many fast frames come between (a steady count of them once kept them from ever redrawing)."""
+    from playground.live import INSPECTION_CADENCE
+
+    at = click(open_app(), "Play")
+    redrawn = 0
+    for _ in range(4):
+        _fast(at)  # one fast frame between Streamlit frames: frame ids go up by two
+        at.run()  # the Streamlit ack
+        elements = {str(e.proto.id).rsplit("-", 1)[-1]: e for e in at.get("bidi_component")}
+        head = _driver(at)
+        part = decode(elements["gradients_chart"].proto.bytes)["frame"]
+        assert ("gradients_chart" in head["members"]) == (part == head["id"])
+        redrawn += part == head["id"]
+    assert redrawn == 4 // INSPECTION_CADENCE

@@ -368,9 +368,14 @@ function drawFastPart(part) {
   return chartDrawn(part.chart.id, part.frame);
 }
 
-// The metrics (st.metric elements) show the fast frame's texts. The text node Streamlit's
-// React drew is changed in place, so its next render (newer figures) writes over ours.
+// The metrics (st.metric elements, by label) and the marked spans (data-bp-text, by key) show
+// the fast frame's texts. The text node Streamlit's React drew is changed in place, so its
+// next render (newer figures) writes over ours.
 function showMetrics(texts) {
+  for (const span of document.querySelectorAll("[data-bp-text]")) {
+    const text = texts[span.dataset.bpText];
+    if (text !== undefined) setText(span, text);
+  }
   for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
     const label = metric.querySelector('[data-testid="stMetricLabel"]');
     const value = metric.querySelector('[data-testid="stMetricValue"]');
