@@ -65,6 +65,7 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             cadence=dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
             lock=session.lock,
             train=functools.partial(train_frame, session),
+            slow_interval=pacing.slow_frame_interval(),
         ):
             _draw_panels(session, hidden)
 

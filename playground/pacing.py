@@ -41,6 +41,8 @@ MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others m
 LIVENESS_TIMEOUT = 60.0  # a trainer silent this long has gone (stalls under load: up to 20 s)
 PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 
+SLOW_FRAME_INTERVAL = 1.0  # with fast frames: seconds between Streamlit frames, when idle
+MAX_SLOW_FRAME_INTERVAL = 5.0  # ... and at most, however loaded the process
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
 
 _lock = threading.Lock()
@@ -178,6 +180,14 @@ def fast_interval() -> float:
     sessions = max(figures["sessions"], live_trainers())
     wanted = sessions / figures["sustainable"] if figures["sustainable"] else 0.0
     return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
+
+
+def slow_frame_interval() -> float:
+    """Seconds between a tab's Streamlit frames while fast frames carry the rest: a Streamlit
+    frame costs the server several fast ones, so under load they come as much less often as
+    the process's interval is stretched (`fast_interval`), up to MAX_SLOW_FRAME_INTERVAL."""
+    stretch = fast_interval() / FAST_INTERVAL
+    return min(MAX_SLOW_FRAME_INTERVAL, SLOW_FRAME_INTERVAL * stretch)
 
 
 def _forget_gone(now: float) -> None:

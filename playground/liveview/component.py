@@ -121,6 +121,7 @@ def frame(
     cadence: dict[str, int] | None = None,
     lock=None,
     train: Callable[[float], bool] | None = None,
+    slow_interval: float | None = None,
 ):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
     driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
@@ -130,7 +131,8 @@ def frame(
     (`LiveLoop.take_rejoined` reports a page that lost it). After a click a chart's `on_click`
     took, it reruns the whole page instead of drawing. While `running`, where fast frames are
     served (`fast`), `train(gap)` trains one fast frame under `lock` and the charts drawn with
-    `again`, and the `texts`, are redrawn in each."""
+    `again`, and the `texts`, are redrawn in each, and the next Streamlit frame comes
+    `slow_interval` seconds after this one."""
     loop, builder = _state(key)
     if st.session_state.pop(_picked_key(key), False) or loop.take_page_rerun():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
@@ -152,6 +154,7 @@ def frame(
         session=loop.token,
         trained=trained,
         fast_url=fast.FRAME_PATH if fast_view is not None else None,
+        slow_interval=slow_interval,
     )
     _component(
         key=key,

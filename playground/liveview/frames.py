@@ -28,7 +28,6 @@ import numpy as np
 
 MAX_FRAME_RATE = 20.0  # frames per second at most: the eye gains nothing beyond
 WATCHDOG = 10.0  # seconds without an answer before the browser acks its newest frame again
-SLOW_INTERVAL = 1.0  # with fast frames: seconds between Streamlit frames (the other charts)
 
 
 @dataclass(frozen=True)
@@ -160,12 +159,13 @@ def driver(
     session: str = "",
     trained: bool = False,
     fast_url: str | None = None,
+    slow_interval: float | None = None,
 ) -> bytes:
     """The element that closes frame `frame`: it acks once every member chart is drawn.
     `session` names the server session (see LiveLoop.token); `trained`: whether the page has
     something to lose (a network trained past its initial weights). `fast_url`: where the
     browser fetches fast frames (`playground.liveview.fast`) between Streamlit frames, one
-    Streamlit frame per SLOW_INTERVAL; None: every frame is a Streamlit one."""
+    Streamlit frame per `slow_interval` seconds; None: every frame is a Streamlit one."""
     head = {
         "role": "driver",
         "id": frame,
@@ -177,7 +177,7 @@ def driver(
         "min_interval": 1.0 / MAX_FRAME_RATE,
         "watchdog": WATCHDOG,
         "fast_url": fast_url,
-        "slow_interval": SLOW_INTERVAL,
+        "slow_interval": slow_interval,
     }
     return json.dumps(head).encode()
 

@@ -184,7 +184,7 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
 def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, app_url):
     """Served by playground/server.py, most frames are fast (a fetch, no Streamlit run): the
     output map and the metrics move on in each; the other charts in one Streamlit frame a
-    second or so (`frames.SLOW_INTERVAL`), the inspection charts too."""
+    second or so (`pacing.SLOW_FRAME_INTERVAL`), the inspection charts too."""
     _play(page, app_url)
     before = page.evaluate(STATS_JS)
     gradients = page.evaluate(FRAME_JS, "gradients_chart")

@@ -53,6 +53,19 @@ def test_thirty_students_get_an_interval_the_process_can_serve(monkeypatch):
     assert pacing.train_budget() < pacing.TRAIN_BUDGET
 
 
+def test_streamlit_frames_come_less_often_as_the_process_is_loaded(monkeypatch):
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
+    assert pacing.slow_frame_interval() == pacing.SLOW_FRAME_INTERVAL  # idle
+    simulate(sessions=30, ticks_per_session_per_s=5, cpu_per_tick=0.04, now=100.0)
+    stretch = pacing.fast_interval() / pacing.FAST_INTERVAL
+    assert stretch > 2
+    assert pacing.slow_frame_interval() == pytest.approx(
+        min(pacing.MAX_SLOW_FRAME_INTERVAL, pacing.SLOW_FRAME_INTERVAL * stretch)
+    )
+    simulate(sessions=200, ticks_per_session_per_s=5, cpu_per_tick=0.5, now=100.0)
+    assert pacing.slow_frame_interval() == pacing.MAX_SLOW_FRAME_INTERVAL
+
+
 def test_backoff_is_capped_and_budget_has_a_floor(monkeypatch):
     simulate(sessions=200, ticks_per_session_per_s=5, cpu_per_tick=0.5, now=100.0)
     monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
