@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from playground import no_delay
 from playground.liveview import fast
 
+no_delay.install()  # before the first connection: uvicorn imports this module to find `app`
 app = st.App("app.py", routes=fast.routes())
