@@ -14,6 +14,7 @@ import functools
 import streamlit as st
 
 from playground import liveview, pacing
+from playground.liveview import fast
 from playground.panels import (
     doctor,
     inspection,
@@ -29,7 +30,13 @@ from playground.panels import (
 from playground.session import PlaygroundSession
 
 LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
-INSPECTION_CADENCE = 2  # the inspection charts redraw in one frame out of this many
+# Without fast frames, the inspection charts redraw in one frame out of this many; with them,
+# in every Streamlit frame (one per pacing.SLOW_FRAME_INTERVAL).
+INSPECTION_CADENCE = 2
+# Fast frames redraw the output maps in each, and these charts (by key, or key prefix before
+# "_<run>") in one out of so many: a diagram or the curves cost the browser 20-40 ms a redraw
+# (tests.benchmarks.app_live: at 8, 0.63 core of browser CPU; at 16, 0.55-0.61).
+FAST_CADENCE = {"loss_chart": 16, "network_chart": 16}
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
 INSPECTION_CHARTS = inspection.CHART_KEYS
@@ -62,10 +69,11 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             running=session.running,
             trained=session.trainer.step_count > 0,
             uirevision=_revision(session),
-            cadence=dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
+            cadence={} if fast.served() else dict.fromkeys(INSPECTION_CHARTS, INSPECTION_CADENCE),
             lock=session.lock,
             train=functools.partial(train_frame, session),
             slow_interval=pacing.slow_frame_interval(),
+            fast_cadence=FAST_CADENCE,
         ):
             _draw_panels(session, hidden)
 
@@ -125,7 +133,8 @@ def _draw_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             network.render(session, looked_at)
         else:
             marks = {session.selected: network.highlight(looked_at)} if looked_at else {}
-            runs.render_networks(views, step, picks.run_clicks(session), marks)
+            live = session if step is None else None  # fast frames: the diagrams as they are
+            runs.render_networks(views, step, picks.run_clicks(session), marks, live)
     if snaps:  # the maps side by side, the page's width
         output.render(session, views, step, looked_at)
     if "charts" not in hidden and not focus:

@@ -41,8 +41,8 @@ MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others m
 LIVENESS_TIMEOUT = 60.0  # a trainer silent this long has gone (stalls under load: up to 20 s)
 PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 
-SLOW_FRAME_INTERVAL = 1.0  # with fast frames: seconds between Streamlit frames, when idle
-MAX_SLOW_FRAME_INTERVAL = 5.0  # ... and at most, however loaded the process
+SLOW_FRAME_INTERVAL = 3.0  # with fast frames: seconds between Streamlit frames, when idle
+MAX_SLOW_FRAME_INTERVAL = 10.0  # ... and at most, however loaded the process
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
 
 _lock = threading.Lock()

@@ -654,27 +654,27 @@ class PlaygroundSession:
     def run_views(self, step: int | None = None) -> list[RunView]:
         """Every run as it is now, or (time travel) as it was at its checkpoint at or before
         `step`: weights, layer names and the model's outputs the diagram and map draw."""
-        views = []
-        for run in self.runs:
-            if step is None or step >= run.step:
-                net, weights, shown = run.trainer.network, run.trainer.weights(), run.step
-            else:
-                past = self.experiment.at(run.name, step)
-                net, weights, shown = past.network, past.weights, past.step
-            views.append(
-                RunView(
-                    run.name,
-                    shown,
-                    [(w.copy(), b.copy()) for w, b in weights],
-                    [block.name for block in net.blocks],
-                    [block.activation for block in net.blocks],
-                    predictions.output_map(net, run.dataset),
-                    predictions.neuron_maps(net, run.dataset),
-                    run.dataset,
-                    [i for i, block in enumerate(net.blocks) if block.frozen],
-                )
-            )
-        return views
+        return [self.run_view(run.name, step) for run in self.runs]
+
+    def run_view(self, name: str, step: int | None = None) -> RunView:
+        """Run `name` as it is now, or as it was at its checkpoint at or before `step`."""
+        run = self.experiment[name]
+        if step is None or step >= run.step:
+            net, weights, shown = run.trainer.network, run.trainer.weights(), run.step
+        else:
+            past = self.experiment.at(run.name, step)
+            net, weights, shown = past.network, past.weights, past.step
+        return RunView(
+            run.name,
+            shown,
+            [(w.copy(), b.copy()) for w, b in weights],
+            [block.name for block in net.blocks],
+            [block.activation for block in net.blocks],
+            predictions.output_map(net, run.dataset),
+            predictions.neuron_maps(net, run.dataset),
+            run.dataset,
+            [i for i, block in enumerate(net.blocks) if block.frozen],
+        )
 
     def run_layer_names(self, name: str) -> list[str]:
         """Run `name`'s layer names (hidden blocks, then the output layer)."""

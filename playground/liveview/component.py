@@ -122,6 +122,7 @@ def frame(
     lock=None,
     train: Callable[[float], bool] | None = None,
     slow_interval: float | None = None,
+    fast_cadence: dict[str, int] | None = None,
 ):
     """Render the next frame of the live view `key`: `plot` calls inside draw its charts; the
     driver closes it (and acks it in the browser while `running`). A chart named in `cadence`
@@ -131,8 +132,9 @@ def frame(
     (`LiveLoop.take_rejoined` reports a page that lost it). After a click a chart's `on_click`
     took, it reruns the whole page instead of drawing. While `running`, where fast frames are
     served (`fast`), `train(gap)` trains one fast frame under `lock` and the charts drawn with
-    `again`, and the `texts`, are redrawn in each, and the next Streamlit frame comes
-    `slow_interval` seconds after this one."""
+    `again`, and the `texts`, are redrawn in each (a chart named in `fast_cadence` with n, or
+    whose key starts with that name and "_", in one fast frame out of n), and the next
+    Streamlit frame comes `slow_interval` seconds after this one."""
     loop, builder = _state(key)
     if st.session_state.pop(_picked_key(key), False) or loop.take_page_rerun():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
@@ -144,7 +146,7 @@ def frame(
         yield current
     finally:
         _active.frame = None
-    fast_view = _fast_view(current, loop, lock, train) if running else None
+    fast_view = _fast_view(current, loop, lock, train, fast_cadence) if running else None
     st.session_state[f"{key}__fast"] = fast_view  # the registry holds it only weakly
     data = driver(
         frame=number,
@@ -164,7 +166,7 @@ def frame(
     )
 
 
-def _fast_view(current: _Frame, loop: LiveLoop, lock, train) -> fast.FastView | None:
+def _fast_view(current: _Frame, loop: LiveLoop, lock, train, cadence) -> fast.FastView | None:
     """What this frame's fast frames redraw, registered for the fast route; None where there
     are none (no route in this process, or nothing to redraw)."""
     redrawn = current.again or current.texts or current.tables
@@ -178,6 +180,7 @@ def _fast_view(current: _Frame, loop: LiveLoop, lock, train) -> fast.FastView | 
         charts=dict(current.again),
         metrics=functools.partial(_merged, list(current.texts)),
         tables=list(current.tables),
+        cadence=dict(cadence or {}),
         uirevision=current.uirevision,
         plotly_url=plotly_url(),
     )

@@ -44,7 +44,8 @@ class FastView:
     """What one tab's fast frames do, as its latest Streamlit frame left it. The callables run
     under `lock` (the session's): `train(gap)` trains one frame's worth given the seconds since
     the previous frame and returns whether the run goes on; `charts` are recipes for the charts
-    redrawn in each fast frame (chart id -> figure); `metrics()` gives the metrics' texts, and
+    redrawn in fast frames (chart id -> figure; each in one out of `cadence` n, by default
+    every one); `metrics()` gives the metrics' texts, and
     each of `tables` a table's columns (as `st.table` was given them)."""
 
     loop: LiveLoop
@@ -56,6 +57,14 @@ class FastView:
     uirevision: str
     plotly_url: str
     tables: list[Callable[[], dict[str, list[str]]]] = field(default_factory=list)
+    cadence: dict[str, int] = field(default_factory=dict)  # chart (or key prefix) -> n
+    frames: int = 0  # fast frames answered since this view was registered
+
+    def due(self, key: str) -> bool:
+        """Whether chart `key` is redrawn in this fast frame: in one out of its cadence's n
+        (by its key, or its key's prefix before "_<run>"), counted from the Streamlit frame."""
+        n = self.cadence.get(key) or self.cadence.get(key.rsplit("_", 1)[0]) or 1
+        return self.frames % n == 0
 
 
 def served() -> bool:
@@ -78,6 +87,7 @@ def frame(view: FastView, drawn: int) -> bytes:
             loop.ask_page_rerun()  # the run ended: the page shows why, and the Play button
             return SLOW
         number, answers, _ = loop.next_frame()
+        view.frames += 1
         parts = [
             view.builder.chart(
                 Chart(key, recipe()),
@@ -87,6 +97,7 @@ def frame(view: FastView, drawn: int) -> bytes:
                 plotly_url=view.plotly_url,
             )
             for key, recipe in view.charts.items()
+            if view.due(key)
         ]
         head = {
             "id": number,

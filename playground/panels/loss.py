@@ -3,9 +3,12 @@ runs, every run's curves on one chart (one colour per run)."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from playground import charts
+from playground.panels import runs as run_panel
 from playground.panels.common import plot
 from playground.session import PlaygroundSession
 
@@ -19,10 +22,15 @@ def render(
     log_y = st.toggle("Log-scale loss", key="log_loss")
     if runs is not None:
         fig = charts.run_curves(runs, log_y=log_y, marker_step=step)
-        plot(fig, "loss_chart", "run_curves")
+        again = lambda: charts.run_curves(run_panel.curves_now(session), log_y=log_y)  # noqa: E731
+        plot(fig, "loss_chart", "run_curves", again=again)
         return
+    again = functools.partial(_figure, session, log_y)  # fast frames: the curves then
+    plot(_figure(session, log_y, step), "loss_chart", "loss", again=again)
+
+
+def _figure(session: PlaygroundSession, log_y: bool, step: int | None = None):
     snap = session.trainer.snapshot(weights=False)
-    fig = charts.loss_curves(
+    return charts.loss_curves(
         snap.history, snap.early_stopping, snap.divergence, log_y=log_y, marker_step=step
     )
-    plot(fig, "loss_chart", "loss")

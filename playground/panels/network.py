@@ -4,6 +4,8 @@ or a neuron picks it for the microscope and the weight editor (`picks`)."""
 
 from __future__ import annotations
 
+import functools
+
 from playground import charts
 from playground.charts.network_diagram import Highlight
 from playground.panels import picks
@@ -13,8 +15,13 @@ from playground.session import PlaygroundSession
 
 
 def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
+    again = functools.partial(_figure, session, focus)  # fast frames: the network as it is then
+    plot(again(), "network_chart", "network", on_click=picks.on_click(session), again=again)
+
+
+def _figure(session: PlaygroundSession, focus: Focus | None):
     maps = session.neuron_maps()
-    fig = charts.network_diagram(
+    return charts.network_diagram(
         session.trainer.weights(),
         session.layer_names,
         session.dataset.feature_names,
@@ -24,7 +31,6 @@ def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
         frozen=session.frozen_layers,
         highlight=highlight(focus),
     )
-    plot(fig, "network_chart", "network", on_click=picks.on_click(session))
 
 
 def highlight(focus: Focus | None) -> Highlight | None:

@@ -14,6 +14,7 @@ from playground import charts, liveview
 from playground.panels import picks
 from playground.panels.common import plot
 from playground.panels.microscope import Focus
+from playground.panels.runs import run_title
 from playground.session import PlaygroundSession, RunView
 
 SAMPLE_IMAGES = 24  # test images shown with their predicted class
@@ -75,11 +76,8 @@ def _render_maps(
     cols = st.columns(len(views))
     for col, view in zip(cols, views, strict=True):
         with col:
-            when = "as it was at step" if step is not None else "at step"
             key = f"map step {view.name}"
-            shown = liveview.marked(key, f"{view.step:,}")
-            color = charts.run_color_name(view.name)
-            st.markdown(f"**:{color}[Run {view.name}]** {when} {shown}", unsafe_allow_html=True)
+            st.markdown(run_title(view, step, key), unsafe_allow_html=True)
             if live is not None:
                 liveview.texts(lambda s=live, k=key, n=view.name: {k: f"{s.run_step(n):,}"})
             if view.output_map is None:

@@ -222,36 +222,64 @@ def curves(session: PlaygroundSession, snaps: dict) -> list[charts.RunCurves]:
     return out
 
 
-def _title(view: RunView, step: int | None) -> str:
-    when = f" as it was at step {view.step:,}" if step is not None else f" at step {view.step:,}"
-    return f"**:{charts.run_color_name(view.name)}[Run {view.name}]**{when}"
+def curves_now(session: PlaygroundSession) -> list[charts.RunCurves]:
+    """What the overlaid charts draw of each run, as they are now (fast frames)."""
+    return curves(session, session.snapshots())
+
+
+def run_title(view: RunView, step: int | None, key: str) -> str:
+    """The run's name and the step shown; now (no `step`), in a span fast frames rewrite
+    (`key`)."""
+    name = f"**:{charts.run_color_name(view.name)}[Run {view.name}]**"
+    if step is not None:
+        return f"{name} as it was at step {view.step:,}"
+    return f"{name} at step {liveview.marked(key, f'{view.step:,}')}"
 
 
 def render_networks(
-    views: list[RunView], step: int | None, on_click=None, marks: dict | None = None
+    views: list[RunView],
+    step: int | None,
+    on_click=None,
+    marks: dict | None = None,
+    live: PlaygroundSession | None = None,
 ) -> None:
     """Each run's network diagram, two a row. `on_click`: run name -> the callback for
     clicks on that run's diagram (`picks.run_clicks`); `marks`: run name -> the microscope's
-    `Highlight`, for the run it looks at."""
+    `Highlight`, for the run it looks at; `live`: the session whose runs fast frames redraw
+    as they are then (None: as shown)."""
     per_row = 1 if len(views) == 1 else 2
     for start in range(0, len(views), per_row):
         cols = st.columns(per_row)
         for col, view in zip(cols, views[start : start + per_row], strict=False):
             with col:
-                st.markdown(_title(view, step))
-                maps = view.neuron_maps
-                fig = charts.network_diagram(
-                    view.weights,
-                    view.layer_names,
-                    view.dataset.feature_names,
-                    maps and maps.neurons,
-                    input_maps=maps and maps.inputs,
-                    activations=view.layer_activations,
-                    frozen=view.frozen,
-                    height=360 if per_row > 1 else 440,
-                    uirevision=f"network_{view.name}",
-                    highlight=(marks or {}).get(view.name),
-                )
-                key = "network_chart" if len(views) == 1 else f"network_chart_{view.name}"
-                clicks = on_click and on_click(view.name)
-                plot(fig, key, "network" if len(views) == 1 else "run_network", on_click=clicks)
+                _network(view, step, per_row, on_click, (marks or {}).get(view.name), live)
+
+
+def _network(view: RunView, step, per_row: int, on_click, mark, live) -> None:
+    """One run's diagram under its title (the step it shows, rewritten by fast frames)."""
+    title = f"diagram step {view.name}"
+    st.markdown(run_title(view, step, title), unsafe_allow_html=True)
+    one = per_row == 1
+
+    def figure(shown: RunView = view):
+        maps = shown.neuron_maps
+        return charts.network_diagram(
+            shown.weights,
+            shown.layer_names,
+            shown.dataset.feature_names,
+            maps and maps.neurons,
+            input_maps=maps and maps.inputs,
+            activations=shown.layer_activations,
+            frozen=shown.frozen,
+            height=440 if one else 360,
+            uirevision=f"network_{shown.name}",
+            highlight=mark,
+        )
+
+    again = None
+    if live is not None:
+        liveview.texts(lambda: {title: f"{live.run_step(view.name):,}"})
+        again = lambda: figure(live.run_view(view.name))  # noqa: E731
+    key = "network_chart" if one else f"network_chart_{view.name}"
+    clicks = on_click and on_click(view.name)
+    plot(figure(), key, "network" if one else "run_network", on_click=clicks, again=again)

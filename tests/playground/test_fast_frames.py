@@ -131,11 +131,9 @@ def test_side_by_side_a_fast_frame_carries_each_runs_map_and_the_status_table(se
     assert any(list(t.value.columns) == list(table) for t in at.table)
 
 
-def test_between_fast_frames_the_inspection_charts_keep_their_cadence(served):
-    """The inspection charts redraw in one Streamlit frame out of INSPECTION_CADENCE, however
-    many fast frames come between (a steady count of them once kept them from ever redrawing)."""
-    from playground.live import INSPECTION_CADENCE
-
+def test_between_fast_frames_the_inspection_charts_redraw_in_every_streamlit_frame(served):
+    """Streamlit frames are rare when fast frames are served: each redraws the inspection
+    charts (a steady count of fast frames between them once kept them from ever redrawing)."""
     at = click(open_app(), "Play")
     redrawn = 0
     for _ in range(4):
@@ -146,4 +144,19 @@ def test_between_fast_frames_the_inspection_charts_keep_their_cadence(served):
         part = decode(elements["gradients_chart"].proto.bytes)["frame"]
         assert ("gradients_chart" in head["members"]) == (part == head["id"])
         redrawn += part == head["id"]
-    assert redrawn == 4 // INSPECTION_CADENCE
+    assert redrawn == 4
+
+
+def test_the_curves_and_the_diagram_come_in_one_fast_frame_out_of_their_cadence(served):
+    from playground.live import FAST_CADENCE
+
+    at = click(open_app({"preset": "compare_vanishing_gradients"}), "Play")
+    names = session(at).run_names
+    n = FAST_CADENCE["network_chart"]
+    assert FAST_CADENCE["loss_chart"] == n > 1
+    charted = [sorted(p["chart"]["id"] for p in _fast(at)["parts"]) for _ in range(2 * n)]
+    maps = [f"output_chart_{name}" for name in names]
+    slow = sorted(["loss_chart", *maps, *(f"network_chart_{name}" for name in names)])
+    assert charted == [slow if (i + 1) % n == 0 else maps for i in range(2 * n)]
+    answer = _fast(at)  # the diagrams' headers follow the runs' steps
+    assert answer["metrics"][f"diagram step {names[0]}"] == answer["tables"][0]["Step"][0]
