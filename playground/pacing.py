@@ -176,10 +176,19 @@ def load(now: float | None = None) -> dict[str, float]:
 
 def fast_interval() -> float:
     """The interval for every live session: a stalled one still shares the process."""
+    return max(FAST_INTERVAL, frame_interval())
+
+
+def frame_interval() -> float:
+    """Seconds each live session should leave between its frames so that, all of them
+    asking, the process stays at TARGET_CPU (sessions / sustainable frames per second, a
+    stalled session counted too): 0 while the process has room, at most MAX_INTERVAL. Fast
+    frames are cheap enough that the browser's own ceiling is the limit until then; past it
+    this leaves the process the CPU that page loads and clicks need."""
     figures = load()
     sessions = max(figures["sessions"], live_trainers())
     wanted = sessions / figures["sustainable"] if figures["sustainable"] else 0.0
-    return min(MAX_INTERVAL, max(FAST_INTERVAL, wanted))
+    return min(MAX_INTERVAL, wanted)
 
 
 def slow_frame_interval() -> float:

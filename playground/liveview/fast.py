@@ -9,8 +9,11 @@ the server takes it as the ack of that frame, trains for the frame's budget, and
 the parts of the charts that change at every step (the output maps), the texts of the metrics
 and of the spans marked for it (`component.marked`), and the tables' cells (the runs' status):
 
-    {"id", "answers", "running", "metrics": {key: text}, "tables": [{column: [cell, ...]}],
-     "parts": [chart part, ...]}
+    {"id", "answers", "running", "wait", "metrics": {key: text},
+     "tables": [{column: [cell, ...]}], "parts": [chart part, ...]}
+
+("wait": seconds the browser leaves between this fast frame's ack and the next, so that a
+loaded process keeps room for page loads and clicks: `pacing.frame_interval`)
     {"slow": true}   the next frame must be a Streamlit one (a run ended, a chart failed and a
                      whole frame is due, or the view is unknown); the browser acks as before
 
@@ -103,6 +106,7 @@ def frame(view: FastView, drawn: int) -> bytes:
             "id": number,
             "answers": answers,
             "running": True,
+            "wait": round(pacing.frame_interval(), 3),
             "metrics": view.metrics(),
             "tables": [table() for table in view.tables],
         }

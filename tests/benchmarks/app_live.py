@@ -12,6 +12,8 @@ Targets (issue 10): >= 15 redraws/s with every live chart updated at <= 0.6 core
 CPU and >= 200 steps/s on the default page; Pause effective within 0.5 s. With runs side by
 side (issue 11): >= 3 redraws/s, and Pause freezes every run within 0.5 s (each run's "Step"
 in the runs' status table, watched apart: the last change of any run after the mouse-down).
+"microscope open" is the default page with the backprop microscope open (issue 12: it must
+not slow the live view below these targets).
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from tests.e2e.browser_helpers import click, open_app, steps, wait_idle, wait_un
 from tests.e2e.server import app_and_chromium
 
 COMPARISON = "3-run compare"
+MICROSCOPE = "microscope open"
 SCENARIOS = {
     "default": "",
     "deep sigmoid": "?preset=vanishing_gradients",
     COMPARISON: "?preset=compare_vanishing_gradients",
+    MICROSCOPE: "",
 }
+OPENED = {MICROSCOPE: "Backprop microscope"}  # an expander opened before Play
 TARGET_REDRAWS, TARGET_STEPS, TARGET_PAUSE, TARGET_BROWSER = 15.0, 200.0, 0.5, 0.6
 TARGET_COMPARISON_REDRAWS, COMPARISON_RUNS = 3.0, 3
 LIVEVIEW_JS = """() => {
@@ -106,8 +111,13 @@ def _browser_cpu() -> float:
     return total
 
 
-def measure(page, url: str, query: str, seconds: float, server: psutil.Process) -> dict:
+def measure(
+    page, url: str, query: str, seconds: float, server: psutil.Process, opened: str = ""
+) -> dict:
     open_app(page, url, query)
+    if opened:
+        page.get_by_text(opened, exact=True).click()
+        wait_idle(page)
     page.evaluate(OBSERVER_JS)
     click(page, "Play")
     page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=30_000)
@@ -162,7 +172,8 @@ def main() -> None:
         server = psutil.Process(proc.pid)
         for name in args.scenarios:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            results[name] = measure(page, url, SCENARIOS[name], args.seconds, server)
+            query, opened = SCENARIOS[name], OPENED.get(name, "")
+            results[name] = measure(page, url, query, args.seconds, server, opened)
             page.close()
     _print(results)
     if args.json:
@@ -182,10 +193,10 @@ def _print(results: dict) -> None:
         "server",
         "browser",
     )
-    print("{:<14}{:>11}{:>10}{:>8}{:>8}{:>9}{:>14}{:>12}{:>9}{:>9}".format(*header))
+    print("{:<16}{:>11}{:>10}{:>8}{:>8}{:>9}{:>14}{:>12}{:>9}{:>9}".format(*header))
     for name, r in results.items():
         print(
-            f"{name:<14}{r['redraws_per_s']:>11.1f}{r['frames_per_s']:>10.1f}"
+            f"{name:<16}{r['redraws_per_s']:>11.1f}{r['frames_per_s']:>10.1f}"
             f"{r['wait_ms_per_frame']:>6.0f}ms{r['draw_ms_per_frame']:>6.0f}ms"
             f"{r['steps_per_s']:>9.0f}"
             f"{r['pause_to_freeze_s']:>13.2f}s{r['server_cpu_ms_per_redraw']:>10.0f}ms"
@@ -194,13 +205,14 @@ def _print(results: dict) -> None:
     print("(frames: every live chart redrawn; per frame: ack to drawn, of which Plotly.react;")
     print(" server and browser: CPU share of one core while training)")
     checks = []
-    d = results.get("default")
-    if d is not None:
-        checks += [
-            ("redraws/s >= 15 (default)", d["redraws_per_s"] >= TARGET_REDRAWS),
-            ("browser <= 0.6 core (default)", d["browser_cpu_share"] <= TARGET_BROWSER),
-            ("steps/s >= 200 (default)", d["steps_per_s"] >= TARGET_STEPS),
-        ]
+    for name in ("default", MICROSCOPE):
+        d = results.get(name)
+        if d is not None:
+            checks += [
+                (f"redraws/s >= 15 ({name})", d["redraws_per_s"] >= TARGET_REDRAWS),
+                (f"browser <= 0.6 core ({name})", d["browser_cpu_share"] <= TARGET_BROWSER),
+                (f"steps/s >= 200 ({name})", d["steps_per_s"] >= TARGET_STEPS),
+            ]
     checks.append(
         (
             "pause within 0.5 s (all)",

@@ -49,6 +49,7 @@ class Driver:
     ack_timer: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     drawn_id: int = 0  # newest frame id drawn, Streamlit or fast: what an ack names
+    pace: float = 0.0  # seconds between acks the newest fast frame asked for (a loaded server)
     slow_at: float = -math.inf  # when the newest Streamlit frame arrived
 
     def clear_timers(self) -> None:
@@ -164,7 +165,7 @@ class LiveViewTab:
         if driver.waiting is not None and frame.get("answers", 0) < driver.waiting:
             return  # not the answer to our ack
         driver.clear_timers()
-        min_interval = float(frame.get("min_interval", 0.0))
+        min_interval = max(float(frame.get("min_interval", 0.0)), driver.pace)
         wait = max(0.0, driver.acked_at + min_interval - time.monotonic())
         slow_interval = float(frame.get("slow_interval", 0.0))
         fast = bool(self.fetch_frame and frame.get("fast_url"))
@@ -198,6 +199,7 @@ class LiveViewTab:
         self.stats.frames += 1
         self.stats.fast += 1
         driver.drawn_id = answer["id"]
+        driver.pace = min(float(answer.get("wait") or 0.0), float(frame.get("watchdog", 10.0)))
         self.on_drawn({"id": answer["id"], "steps": _count(answer.get("metrics", {}))})
         self._after_draw(driver, frame)
 

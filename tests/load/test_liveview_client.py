@@ -174,3 +174,27 @@ def test_after_the_slow_interval_the_ack_goes_to_streamlit():
 async def _record(acks: list, element_id: str, fragment_id: str, value: dict) -> None:
     assert (element_id, fragment_id) == (DRIVER_ID, FRAGMENT)
     acks.append(value)
+
+
+def test_a_loaded_servers_wait_spaces_the_next_fast_frame():
+    class Paced(FastServer):
+        async def fetch(self, path: str) -> dict | None:
+            answer = await super().fetch(path)
+            return {**answer, "wait": 0.15}
+
+    server, times = Paced(first_id=1), []
+
+    async def scenario() -> None:
+        async def fetch(path: str):
+            times.append(asyncio.get_running_loop().time())
+            return await server.fetch(path)
+
+        tab = LiveViewTab(lambda *a: _record([], *a), lambda f: None)
+        tab.fetch_frame = fetch
+        tab.receive(DRIVER_ID, FRAGMENT, fast_driver(1, 0))
+        await asyncio.sleep(0.5)
+        tab.close()
+
+    asyncio.run(scenario())
+    assert 2 <= len(times) <= 5, times  # not back to back: one per 0.15 s
+    assert all(b - a >= 0.14 for a, b in zip(times[1:], times[2:], strict=False)), times

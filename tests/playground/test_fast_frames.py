@@ -53,6 +53,7 @@ def test_a_fast_frame_trains_and_carries_the_output_map_and_the_metrics(served):
     trained = session(at).trainer.step_count
     assert trained > before
     assert answer["id"] == _loop(at).sent and answer["answers"] == head["id"]
+    assert answer["wait"] == 0.0  # an idle process: no pace beyond the browser's ceiling
     assert answer["metrics"]["Steps"] == f"{trained:,}"
     assert set(answer["metrics"]) == {m.label for m in at.metric}
     (part,) = answer["parts"]

@@ -53,6 +53,20 @@ def test_thirty_students_get_an_interval_the_process_can_serve(monkeypatch):
     assert pacing.train_budget() < pacing.TRAIN_BUDGET
 
 
+def test_fast_frames_are_paced_only_once_the_process_is_past_its_target(monkeypatch):
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
+    assert pacing.frame_interval() == 0.0  # idle: the browser's ceiling is the limit
+    simulate(sessions=2, ticks_per_session_per_s=15, cpu_per_tick=0.01, now=100.0)
+    assert pacing.frame_interval() < 0.05  # 0.3 core: room to spare
+    # 30 sessions asking 15 fast frames a second at 10 ms each: 4.5 cores' worth, on one
+    pacing.reset()
+    simulate(sessions=30, ticks_per_session_per_s=15, cpu_per_tick=0.01, now=100.0)
+    interval = pacing.frame_interval()
+    assert interval == pytest.approx(30 / (pacing.TARGET_CPU / 0.01), rel=0.05)
+    assert 30 / interval * 0.01 <= pacing.TARGET_CPU * 1.05  # what they then ask fits
+    assert pacing.fast_interval() == max(pacing.FAST_INTERVAL, interval)
+
+
 def test_streamlit_frames_come_less_often_as_the_process_is_loaded(monkeypatch):
     monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
     assert pacing.slow_frame_interval() == pacing.SLOW_FRAME_INTERVAL  # idle

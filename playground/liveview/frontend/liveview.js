@@ -268,6 +268,7 @@ function driverView(parent) {
       repairs: 0, // whole frames asked for since the last frame drawn without error
       drawnId: 0, // newest frame id drawn, Streamlit or fast: what an ack names
       slowAt: -Infinity, // when the newest Streamlit frame arrived
+      pace: 0, // seconds between acks the newest fast frame asked for (a loaded server)
       setTrigger: null,
     };
     parent.__bpDriver = view;
@@ -309,7 +310,8 @@ function afterDraw(view, frame, ok) {
   }
   if (view.waiting !== null && frame.answers < view.waiting && ok) return; // not our answer
   clearTimers(view);
-  const wait = Math.max(0, view.ackedAt + 1000 * frame.min_interval - performance.now());
+  const interval = Math.max(frame.min_interval, view.pace); // the server's pace, if slower
+  const wait = Math.max(0, view.ackedAt + 1000 * interval - performance.now());
   const fast = ok && frame.fast_url && performance.now() - view.slowAt < 1000 * frame.slow_interval;
   view.ackTimer = setTimeout(() => (fast ? fastFrame(view, frame) : sendAck(view, frame, ok)), wait);
 }
@@ -341,6 +343,7 @@ async function fastFrame(view, frame) {
   stats.fast += 1;
   stats.frames += 1;
   view.drawnId = answer.id;
+  view.pace = Math.min(Number(answer.wait) || 0, frame.watchdog);
   window.__bpLiveviewFrame = answer.id;
   afterDraw(view, frame, drawn.every(Boolean));
 }
