@@ -35,6 +35,10 @@ FAST_INTERVAL = 0.12  # seconds between live redraws when the server is idle
 TRAIN_BUDGET = 0.02  # seconds of training per tick when idle
 MIN_TRAIN_BUDGET = 0.005
 MAX_INTERVAL = 4.0
+# Fast frames are paced no slower than this: a redraw a second whatever the load (the process's
+# CPU in the window also counts page loads, which would stretch the pace to MAX_INTERVAL in a
+# class's first seconds; beyond it, the admission cap protects the process).
+MAX_FRAME_INTERVAL = 1.0
 WINDOW = 5.0  # seconds of history that define the load
 TARGET_CPU = 0.8  # share of one core (the GIL) the process may use before backing off
 MAX_LIVE_SESSIONS = 40  # sessions one process lets train live at once (others may still Step)
@@ -176,19 +180,23 @@ def load(now: float | None = None) -> dict[str, float]:
 
 def fast_interval() -> float:
     """The interval for every live session: a stalled one still shares the process."""
-    return max(FAST_INTERVAL, frame_interval())
+    return min(MAX_INTERVAL, max(FAST_INTERVAL, _wanted_interval()))
 
 
 def frame_interval() -> float:
-    """Seconds each live session should leave between its frames so that, all of them
-    asking, the process stays at TARGET_CPU (sessions / sustainable frames per second, a
-    stalled session counted too): 0 while the process has room, at most MAX_INTERVAL. Fast
-    frames are cheap enough that the browser's own ceiling is the limit until then; past it
-    this leaves the process the CPU that page loads and clicks need."""
+    """Seconds each live session should leave between its fast frames so that, all of them
+    asking, the process stays at TARGET_CPU: 0 while the process has room (the browser's own
+    ceiling is the limit), at most MAX_FRAME_INTERVAL. Past the target this leaves the
+    process the CPU that page loads and clicks need."""
+    return min(MAX_FRAME_INTERVAL, _wanted_interval())
+
+
+def _wanted_interval() -> float:
+    """Sessions / sustainable ticks per second: the interval at which every live session (a
+    stalled one counted too) ticking keeps the process at TARGET_CPU."""
     figures = load()
     sessions = max(figures["sessions"], live_trainers())
-    wanted = sessions / figures["sustainable"] if figures["sustainable"] else 0.0
-    return min(MAX_INTERVAL, wanted)
+    return sessions / figures["sustainable"] if figures["sustainable"] else 0.0
 
 
 def slow_frame_interval() -> float:

@@ -65,6 +65,8 @@ def test_fast_frames_are_paced_only_once_the_process_is_past_its_target(monkeypa
     assert interval == pytest.approx(30 / (pacing.TARGET_CPU / 0.01), rel=0.05)
     assert 30 / interval * 0.01 <= pacing.TARGET_CPU * 1.05  # what they then ask fits
     assert pacing.fast_interval() == max(pacing.FAST_INTERVAL, interval)
+    simulate(sessions=200, ticks_per_session_per_s=5, cpu_per_tick=0.5, now=100.0)
+    assert pacing.frame_interval() == pacing.MAX_FRAME_INTERVAL < pacing.fast_interval()
 
 
 def test_streamlit_frames_come_less_often_as_the_process_is_loaded(monkeypatch):
