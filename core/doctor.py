@@ -242,16 +242,10 @@ def _dead_cause(run: Run) -> tuple[str, str]:
 
 
 def _peak_update_ratio(run: Run) -> tuple[float, int]:
-    """The largest ||ΔW|| / ||W|| recorded for any layer, and its step."""
-    best, at = 0.0, 0
-    for series in run.snapshot.history.layers["update_ratio"]:
-        values = series.values
-        ok = np.isfinite(values)
-        if ok.any():
-            j = int(np.argmax(np.where(ok, values, -np.inf)))
-            if values[j] > best:
-                best, at = float(values[j]), int(series.steps[j])
-    return best, at
+    """The largest ||ΔW|| / ||W|| recorded for any layer since the run began (kept however
+    long it trains: `Series.peak`), and its step."""
+    peaks = [series.peak() for series in run.snapshot.history.layers["update_ratio"]]
+    return max((p for p in peaks if p is not None), default=(0.0, 0))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A `Series` keeps at most `capacity` points. When full, it drops every other
 point of the older half, so recent points stay dense and old ones thin out
-(resolution ~ 1/age), and memory stays O(capacity).
+(resolution ~ 1/age), and memory stays O(capacity). Its largest finite value ever
+appended (`peak`) is kept apart, so thinning never loses it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ DEFAULT_CAPACITY = 2_000
 class Series:
     """(step, value) pairs with a hard cap on their number."""
 
-    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen", "_shared")
+    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen", "_shared", "_peak")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         if capacity < 4:
@@ -28,6 +29,7 @@ class Series:
         self._n = 0
         self._frozen = False  # a frozen copy: never changes
         self._shared = False  # frozen copies share the filled part of the buffers
+        self._peak: tuple[float, int] | None = None  # largest finite value ever, and its step
 
     def __len__(self) -> int:
         return self._n
@@ -38,6 +40,7 @@ class Series:
         self._steps[self._n] = step
         self._values[self._n] = value
         self._n += 1
+        self._note_peak([step], [value])
 
     def extend(self, steps, values) -> None:
         """Append many points at once (sequences of equal length, e.g. arrays or lists); the same
@@ -55,6 +58,21 @@ class Series:
             self._values[n : n + take] = values[i : i + take]
             self._n = n + take
             i += take
+        self._note_peak(steps, values)
+
+    def _note_peak(self, steps, values) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.any():
+            return
+        j = int(np.argmax(np.where(finite, values, -np.inf)))
+        if self._peak is None or values[j] > self._peak[0]:
+            self._peak = (float(values[j]), int(steps[j]))
+
+    def peak(self) -> tuple[float, int] | None:
+        """The largest finite value ever appended and its step (None before any), even if
+        thinning has dropped that point since."""
+        return self._peak
 
     def frozen_copy(self) -> Series:
         """The points so far, as they are now: appending to this series never changes them (copy
@@ -64,6 +82,7 @@ class Series:
         copy = Series.__new__(Series)
         n = copy._n = self._n
         copy.capacity, copy._frozen, copy._shared = self.capacity, True, True
+        copy._peak = self._peak
         copy._steps, copy._values = self._steps[:n], self._values[:n]
         self._shared = True
         return copy
@@ -106,6 +125,7 @@ class Series:
             raise ValueError("a frozen copy of a series cannot change")
         self._own_buffers()
         self._n = 0
+        self._peak = None
 
 
 class SnapshotsOverTime:

@@ -88,6 +88,7 @@ class Case:
 
 CASES = {
     "dead": Case("circle_starter", (200, 400, 600), relu_at_lr_10),
+    "dead_long": Case("circle_starter", (3000,), relu_at_lr_10),  # with a tiny history: thinned
     "sigmoid": Case("vanishing_gradients", (300, 450, 600)),
     "relu": Case("vanishing_fixed_by_relu", (300, 600, 900)),
     "batchnorm": Case("vanishing_fixed_by_batchnorm", (300, 600, 900)),
@@ -182,6 +183,22 @@ def test_relu_circle_at_lr_10_every_unit_dead_learning_rate_too_high(dtype):
             for at in findings("dead", seed, dtype)
         )
         for seed in seeds
+    )
+    assert agreeing >= len(seeds) - 1
+
+
+def test_long_after_the_units_died_the_doctor_still_blames_the_learning_rate(monkeypatch):
+    """The large update that killed them is long thinned out of the bounded history (here a
+    history of 32 points, thinned many times in 3,000 steps, as 2,000 points are in a few
+    hundred thousand: fast live frames get there in a minute); its peak is kept apart
+    (`Series.peak`), so the cause stays the same however long the run goes on."""
+    from core.history import History
+
+    monkeypatch.setattr(History.__init__, "__defaults__", (32,))
+    seeds = (0, 1, 2, 3, 4)
+    said = "every unit of hidden 1 and hidden 2 is dead: the learning rate is too high"
+    agreeing = sum(
+        any(said in f.message.lower() for f in findings("dead_long", seed)[-1]) for seed in seeds
     )
     assert agreeing >= len(seeds) - 1
 

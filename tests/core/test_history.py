@@ -74,3 +74,20 @@ def test_at_reads_the_value_recorded_last_at_or_before_a_step():
         snaps.append(step, f"histograms at {step}")
     assert snaps.at(399) == (200, "histograms at 200")
     assert snaps.at(400) == (400, "histograms at 400")
+
+
+def test_the_peak_survives_thinning_and_frozen_copies_and_clear_forgets_it():
+    s = Series(8)
+    s.append(2, 1.0)  # (thinning always keeps the first point)
+    s.append(3, 5.0)  # the spike, then many smaller values: thinning drops step 3 soon
+    s.extend(list(range(4, 200)), [1.0] * 196)
+    s.append(200, float("nan"))
+    assert 3 not in s.steps
+    assert s.peak() == (5.0, 3)
+    copy = s.frozen_copy()
+    s.append(201, 7.0)
+    assert copy.peak() == (5.0, 3) and s.peak() == (7.0, 201)
+    s.clear()
+    assert s.peak() is None
+    s.append(1, float("inf"))
+    assert s.peak() is None  # only finite values count

@@ -336,9 +336,9 @@ async function fastFrame(view, frame) {
   stats.waitMs += performance.now() - view.ackedAt;
   const arrived = performance.now();
   const drawn = await Promise.all(answer.parts.map(drawFastPart));
+  if (view.latest !== frame) return; // a Streamlit frame came while drawing: its texts are newer
   showMetrics(answer.metrics || {});
   (answer.tables || []).forEach(showTable);
-  if (view.latest !== frame) return;
   stats.drawMs += performance.now() - arrived;
   stats.fast += 1;
   stats.frames += 1;
