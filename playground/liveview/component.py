@@ -84,6 +84,7 @@ def _state(key: str) -> tuple[LiveLoop, FrameBuilder]:
     state_key = f"{key}__liveview"
     if state_key not in st.session_state:
         st.session_state[state_key] = (LiveLoop(), FrameBuilder())
+        fast.register_loop(st.session_state[state_key][0])
     return st.session_state[state_key]
 
 

@@ -15,7 +15,11 @@ and of the spans marked for it (`component.marked`), and the tables' cells (the 
 ("wait": seconds the browser leaves between this fast frame's ack and the next, so that a
 loaded process keeps room for page loads and clicks: `pacing.frame_interval`)
     {"slow": true}   the next frame must be a Streamlit one (a run ended, a chart failed and a
-                     whole frame is due, or the view is unknown); the browser acks as before
+                     whole frame is due, or the view is not training); the browser acks as
+                     before
+    {"slow": true, "lost": true}   no session of this process has that token (it restarted,
+                     or the session expired): the page's session is gone, and a fragment
+                     rerun would reach no fragment, so the browser reloads the page
 
 Each Streamlit frame of the live panel registers what its fast frames draw (`FastView`), under
 its loop's token; the registry holds views weakly (the tab's session state holds them), so a
@@ -37,8 +41,10 @@ from playground.liveview.loop import Ack, LiveLoop
 
 FRAME_PATH = "/bp/frame"
 SLOW = b'{"slow":true}'
+LOST = b'{"slow":true,"lost":true}'  # no session of this process has that token
 
 _views: weakref.WeakValueDictionary[str, FastView] = weakref.WeakValueDictionary()
+_loops: weakref.WeakValueDictionary[str, LiveLoop] = weakref.WeakValueDictionary()
 _served = threading.Event()  # set once the route is mounted in this process
 
 
@@ -79,6 +85,11 @@ def register(view: FastView) -> None:
     _views[view.loop.token] = view
 
 
+def register_loop(loop: LiveLoop) -> None:
+    """A tab's loop, known for as long as its session holds it (weakly here)."""
+    _loops[loop.token] = loop
+
+
 def frame(view: FastView, drawn: int) -> bytes:
     """The fast frame that answers the browser's ack of frame `drawn` (JSON bytes)."""
     with pacing.tick_slot(), view.lock:
@@ -114,7 +125,10 @@ def frame(view: FastView, drawn: int) -> bytes:
 
 
 def answer(token: str, drawn: str) -> bytes:
-    """The fast frame for the query `view=token&drawn=drawn`; SLOW for anything unknown."""
+    """The fast frame for the query `view=token&drawn=drawn`; SLOW for anything else, LOST
+    for a token no session here holds."""
+    if token not in _loops:
+        return LOST
     view = _views.get(token)
     if view is None or not drawn.isdigit():
         return SLOW

@@ -104,11 +104,17 @@ def test_a_run_that_ends_in_a_fast_frame_reruns_the_page(served):
     assert metric(at, "Steps") == f"{trainer.step_count:,}"
 
 
-def test_an_unknown_view_or_a_malformed_ack_is_answered_slow(served):
+def test_a_malformed_ack_is_answered_slow_and_an_unknown_session_lost(served):
+    """A token no session of this process holds (it restarted, or the session expired): the
+    browser reloads the page, since a fragment rerun would reach no fragment there."""
     at = click(open_app(), "Play")
     token = _loop(at).token
-    for view, drawn in [("nope", "1"), (token, ""), (token, "-1"), (token, "1e3"), ("", "")]:
-        assert json.loads(fast.answer(view, drawn)) == {"slow": True}
+    for drawn in ["", "-1", "1e3"]:
+        assert json.loads(fast.answer(token, drawn)) == {"slow": True}
+    for view in ["nope", "", token[::-1]]:
+        assert json.loads(fast.answer(view, "1")) == {"slow": True, "lost": True}
+    click(at, "Pause")
+    assert json.loads(fast.answer(token, str(_loop(at).sent))) == {"slow": True}  # known
 
 
 def test_side_by_side_a_fast_frame_carries_each_runs_map_and_the_status_table(served):

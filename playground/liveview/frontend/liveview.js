@@ -22,6 +22,8 @@ const PARTS_KEPT = 64; // recently used layouts and traces per chart, by key, at
 const PARTS_PER_TRACE = 3; // and this many per trace of the chart's newest part
 const MAX_REPAIRS = 2; // whole frames asked for in a row while paused
 const MEMBER_WAIT_MS = 5000; // a chart that never reports does not hold the loop forever
+const UNREACHABLE_RETRY_MS = 1000; // a fast frame's server unreachable: ask again after this
+const LOST_KEY = "bpLostSession"; // sessionStorage: what a page reloaded for a lost session had
 const charts = new Map(); // chart id -> chart view (the newest mount of that id)
 const layouts = new Map(); // chart id -> (key -> layout JSON or trace): kept across remounts
 const arrivals = new Map(); // chart id -> callbacks waiting for that chart to mount
@@ -329,6 +331,15 @@ async function fastFrame(view, frame) {
     if (answer && Array.isArray(answer.parts)) answer.parts.forEach((part) => remember(part.chart));
     return;
   }
+  if (answer && answer.lost) {
+    reloadLostPage();
+    return;
+  }
+  if (answer && answer.unreachable) {
+    // Ask again in a while: the process may come back (a fragment ack would be lost there).
+    view.ackTimer = setTimeout(() => fastFrame(view, frame), UNREACHABLE_RETRY_MS);
+    return;
+  }
   if (!answer || answer.slow || !Array.isArray(answer.parts)) {
     sendAck(view, frame, true);
     return;
@@ -344,19 +355,32 @@ async function fastFrame(view, frame) {
   stats.frames += 1;
   view.drawnId = answer.id;
   view.pace = Math.min(Number(answer.wait) || 0, frame.watchdog);
+  const seen = window.__bpLiveSession;
+  if (seen && seen.token === frame.session) seen.trained = true; // it trained: a loss to report
   window.__bpLiveviewFrame = answer.id;
   afterDraw(view, frame, drawn.every(Boolean));
 }
 
+// The answer; {unreachable: true} when the server cannot be reached (its process died: the
+// proxy says 502 to 504, or the connection fails); null for anything else that failed.
 async function fetchFrame(url, session, drawn) {
   try {
     const query = new URLSearchParams({ view: session, drawn: String(drawn) });
     const response = await fetch(`${url}?${query}`, { cache: "no-store", credentials: "same-origin" });
+    if (response.status >= 502 && response.status <= 504) return { unreachable: true };
     return response.ok ? await response.json() : null;
   } catch (err) {
-    console.warn("live view: fast frame failed", err);
-    return null;
+    return { unreachable: true };
   }
+}
+
+// The page's server session is gone (the process restarted, or the session expired), and a
+// fragment rerun would reach no fragment there: reload the page (its link holds the
+// settings), remembering what it had, so that the new session can say what happened.
+function reloadLostPage() {
+  const seen = window.__bpLiveSession;
+  if (seen) sessionStorage.setItem(LOST_KEY, JSON.stringify(seen));
+  window.location.reload();
 }
 
 // A fast frame's chart part goes to the chart's view as if its element had sent it.
@@ -452,9 +476,12 @@ document.addEventListener("visibilitychange", () => {
 // A page that trained in one server session and now meets another lost its session: the
 // server restarted (its process died and the page reconnected to another) or the session
 // expired while the tab was away. The server is told once, so it can say so. A reload starts
-// a new page (window is fresh), so it never reports.
+// a new page (window is fresh), so it never reports, except the reload the live view made
+// itself after a fast frame found the session lost (`reloadLostPage`).
 function noteSession(part, setTriggerValue) {
-  const seen = window.__bpLiveSession;
+  const lost = sessionStorage.getItem(LOST_KEY); // a page reloaded after its session was lost
+  if (lost) sessionStorage.removeItem(LOST_KEY);
+  const seen = window.__bpLiveSession || (lost && JSON.parse(lost));
   if (seen && seen.token !== part.session && seen.trained) {
     setTriggerValue("rejoined", { trained: true });
   }
