@@ -24,6 +24,9 @@ from tests.e2e.server import free_port, start_app, stop_app, wait_healthy
 pytestmark = pytest.mark.e2e
 
 LOST = "lost its session on the server"
+MAP_DRAWN_JS = """() => Boolean(
+  (document.querySelector('.bp-liveview-chart[data-chart="output_chart"]') || {dataset: {}})
+    .dataset.frame)"""
 
 
 def test_a_tab_whose_server_restarted_is_told_that_training_starts_over(page, tmp_path):
@@ -50,6 +53,7 @@ def test_a_tab_whose_server_restarted_is_told_that_training_starts_over(page, tm
         page.get_by_role("button", name="Play", exact=True).wait_for()  # not training
         assert "0.05" in page.url  # the settings came back from the link
         assert exception_boxes(page) == 0
+        wait_until(lambda: page.evaluate(MAP_DRAWN_JS))  # the reloaded page loads plotly.js
         screenshot(page, "session_lost_notice", full_page=False)
         click(page, "Step")
         wait_until(lambda: steps(page) == 1)
