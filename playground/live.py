@@ -58,7 +58,7 @@ def render_panels(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
 def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
     with pacing.tick_slot(), session.lock:
         loop = liveview.loop_for(LIVE_VIEW)
-        if loop.take_rejoined():
+        if loop.rejoined.take():
             session.notify("warning", SESSION_LOST, kind="session_lost")
             st.rerun()  # the notice sits above the live panel
         gap = loop.take_tick()

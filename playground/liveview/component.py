@@ -130,14 +130,14 @@ def frame(
     with n is redrawn in one frame out of n while running (and in every whole frame, and in
     every frame while paused, which may be the last for a while); in the others the browser
     keeps its drawing. `trained`: the page shows work that a lost session would lose
-    (`LiveLoop.take_rejoined` reports a page that lost it). After a click a chart's `on_click`
+    (`LiveLoop.rejoined` reports a page that lost it). After a click a chart's `on_click`
     took, it reruns the whole page instead of drawing. While `running`, where fast frames are
     served (`fast`), `train(gap)` trains one fast frame under `lock` and the charts drawn with
     `again`, and the `texts`, are redrawn in each (a chart named in `fast_cadence` with n, or
     whose key starts with that name and "_", in one fast frame out of n), and the next
     Streamlit frame comes `slow_interval` seconds after this one."""
     loop, builder = _state(key)
-    if st.session_state.pop(_picked_key(key), False) or loop.take_page_rerun():
+    if st.session_state.pop(_picked_key(key), False) or loop.page_rerun.take():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
     number, answers, full = loop.next_frame()
     builder.renders += 1
@@ -163,7 +163,7 @@ def frame(
         key=key,
         data=data,
         on_drawn_change=lambda: _on_ack(key),
-        on_rejoined_change=lambda: loop_for(key).note_rejoined(),
+        on_rejoined_change=lambda: loop_for(key).rejoined.raise_(),
     )
 
 

@@ -98,7 +98,7 @@ def frame(view: FastView, drawn: int) -> bytes:
             return SLOW  # a whole frame is due, or a repeated ack: Streamlit answers
         gap = loop.take_tick()
         if not view.train(0.0 if gap is None else gap):
-            loop.ask_page_rerun()  # the run ended: the page shows why, and the Play button
+            loop.page_rerun.raise_()  # the run ended: the page shows why, and the Play button
             return SLOW
         number, answers, _ = loop.next_frame()
         view.frames += 1

@@ -38,6 +38,24 @@ class Ack:
 
 
 @dataclass
+class Signal:
+    """A report raised by one thread (a callback, a fast frame) and taken once by another."""
+
+    _raised: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def raise_(self) -> None:
+        with self._lock:
+            self._raised = True
+
+    def take(self) -> bool:
+        """Whether it was raised since the last take."""
+        with self._lock:
+            raised, self._raised = self._raised, False
+            return raised
+
+
+@dataclass
 class LiveLoop:
     """One browser view's frame counter. Thread-safe: acks arrive in widget callbacks."""
 
@@ -49,8 +67,10 @@ class LiveLoop:
     # Names this server session to the browser: a page that trained under another name and
     # now meets this one lost its session (the server restarted, or the session expired).
     token: str = field(default_factory=lambda: secrets.token_hex(8))
-    rejoined: bool = False  # the browser reported such a page; not yet told to the user
-    page_rerun: bool = False  # a fast frame ended the run: the next frame reruns the page
+    # The browser reported such a page: the user is told once.
+    rejoined: Signal = field(default_factory=Signal, compare=False)
+    # A fast frame ended the run: the next frame reruns the page.
+    page_rerun: Signal = field(default_factory=Signal, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def receive(self, ack: Ack | None) -> bool:
@@ -82,28 +102,6 @@ class LiveLoop:
             self.sent += 1
             full, self.full = self.full, False
             return self.sent, self.acked, full
-
-    def note_rejoined(self) -> None:
-        """The browser says this page trained in a session this server no longer has."""
-        with self._lock:
-            self.rejoined = True
-
-    def take_rejoined(self) -> bool:
-        """Once per report: whether the page lost its earlier session."""
-        with self._lock:
-            rejoined, self.rejoined = self.rejoined, False
-            return rejoined
-
-    def ask_page_rerun(self) -> None:
-        """Something outside the live panel changed (a fast frame ended the run)."""
-        with self._lock:
-            self.page_rerun = True
-
-    def take_page_rerun(self) -> bool:
-        """Once per request: whether the next frame must rerun the whole page."""
-        with self._lock:
-            asked, self.page_rerun = self.page_rerun, False
-            return asked
 
     def restart(self) -> None:
         """After a reload the browser has drawn nothing: the next frame is whole."""

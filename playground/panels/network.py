@@ -20,16 +20,29 @@ def render(session: PlaygroundSession, focus: Focus | None = None) -> None:
 
 
 def _figure(session: PlaygroundSession, focus: Focus | None):
-    maps = session.neuron_maps()
-    return charts.network_diagram(
+    return diagram(
         session.trainer.weights(),
         session.layer_names,
-        session.dataset.feature_names,
+        session.dataset,
+        session.neuron_maps(),
+        session.layer_activations,
+        session.frozen_layers,
+        highlight=highlight(focus),
+    )
+
+
+def diagram(weights, layer_names, dataset, maps, activations, frozen, **layout):
+    """The network diagram of `weights`, each neuron drawn as its map over the input plane
+    (`maps`: NeuronMaps, or None for data without one)."""
+    return charts.network_diagram(
+        weights,
+        layer_names,
+        dataset.feature_names,
         maps and maps.neurons,
         input_maps=maps and maps.inputs,
-        activations=session.layer_activations,
-        frozen=session.frozen_layers,
-        highlight=highlight(focus),
+        activations=activations,
+        frozen=frozen,
+        **layout,
     )
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from core.optimizers import OPTIMIZER_CLASSES
 from playground import charts, liveview
 from playground import widget_state as W
+from playground.panels import network
 from playground.panels.common import escape, fmt, plot
 from playground.session import PlaygroundSession, RunView
 
@@ -262,15 +263,13 @@ def _network(view: RunView, step, per_row: int, on_click, mark, live) -> None:
     one = per_row == 1
 
     def figure(shown: RunView = view):
-        maps = shown.neuron_maps
-        return charts.network_diagram(
+        return network.diagram(
             shown.weights,
             shown.layer_names,
-            shown.dataset.feature_names,
-            maps and maps.neurons,
-            input_maps=maps and maps.inputs,
-            activations=shown.layer_activations,
-            frozen=shown.frozen,
+            shown.dataset,
+            shown.neuron_maps,
+            shown.layer_activations,
+            shown.frozen,
             height=440 if one else 360,
             uirevision=f"network_{shown.name}",
             highlight=mark,

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from playground import pacing
 from playground.live import LIVE_VIEW
 from playground.liveview import decode, fast
 from tests.playground.apptest_helpers import click, metric, open_app, session, steps
@@ -15,10 +16,13 @@ from tests.playground.test_doctor_divergence import PLANE_AT_LR_10
 
 @pytest.fixture
 def served():
-    """This process serves fast frames, as under playground/server.py."""
+    """This process serves fast frames, as under playground/server.py, with no load recorded
+    by earlier tests (the pace a fast frame asks for depends on it)."""
+    pacing.reset()
     fast.routes()
     yield
     fast._served.clear()
+    pacing.reset()
 
 
 def _loop(at):

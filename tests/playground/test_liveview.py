@@ -173,9 +173,9 @@ def test_an_inspection_chart_is_resent_unchanged_between_its_frames():
 
 def test_a_lost_session_is_reported_once_and_the_driver_names_the_session():
     loop, other = LiveLoop(), LiveLoop()
-    assert loop.token != other.token and not loop.take_rejoined()
-    loop.note_rejoined()
-    assert loop.take_rejoined() and not loop.take_rejoined()
+    assert loop.token != other.token and not loop.rejoined.take()
+    loop.rejoined.raise_()
+    assert loop.rejoined.take() and not loop.rejoined.take()
     head = decode(driver(frame=1, answers=0, running=False, members=[], session=loop.token))
     assert head["session"] == loop.token and head["trained"] is False
 
@@ -190,7 +190,7 @@ def test_in_the_app_a_page_that_lost_its_session_is_told_and_training_starts_ove
     head = decode(at.get("bidi_component")[-1].proto.bytes)
     assert head["role"] == "driver" and head["trained"] is True
     assert "lost its session" not in messages(at)
-    at.session_state[f"{LIVE_VIEW}__liveview"][0].note_rejoined()  # the trigger's callback
+    at.session_state[f"{LIVE_VIEW}__liveview"][0].rejoined.raise_()  # the trigger's callback
     at.run()
     assert not at.exception
     assert "lost its session on the server" in messages(at)
