@@ -147,7 +147,9 @@ def test_a_chart_that_fails_to_draw_is_redrawn_whole(page, app_url):
 CALCDATA_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
   const images = (gd._fullLayout.images || []).map((image) => image.source);
-  return {frame: Number(gd.dataset.frame), traces: gd.calcdata.length, images};
+  const shown = [...gd.querySelectorAll("image")].map(
+    (el) => el.getAttributeNS("http://www.w3.org/1999/xlink", "href"));
+  return {frame: Number(gd.dataset.frame), traces: gd.calcdata.length, images, shown};
 }"""
 MARK_CALCDATA_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
@@ -161,16 +163,19 @@ SAME_CALCDATA_JS = """(id) => {
 
 def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page, app_url):
     """The map's background travels as an image while training, and its points' traces are
-    unchanged from frame to frame: Plotly.react keeps their calculated data (no recalculation,
-    no replot of every point) while the image changes."""
+    unchanged from frame to frame: the image alone is swapped (no Plotly.react pass over the
+    chart, its points keep their calculated data) and the image shown is the newest."""
     _play(page, app_url)
     chart = "output_chart"
     wait_until(lambda: page.evaluate(CALCDATA_JS, chart)["images"], timeout=15)
     before = page.evaluate(CALCDATA_JS, chart)
+    swapped = page.evaluate(STATS_JS)["swapped"]
     page.evaluate(MARK_CALCDATA_JS, chart)
     wait_until(lambda: page.evaluate(CALCDATA_JS, chart)["frame"] >= before["frame"] + 3)
     after = page.evaluate(CALCDATA_JS, chart)
     assert after["images"] != before["images"]  # the map moved on
+    assert after["shown"] == after["images"] != before["shown"]  # and the page shows it
+    assert page.evaluate(STATS_JS)["swapped"] >= swapped + 2  # by swapping the image alone
     assert page.evaluate(SAME_CALCDATA_JS, chart) == [True] * before["traces"]
     map_box = page.locator(f'.bp-liveview-chart[data-chart="{chart}"]')
     shot(map_box, "liveview_04_output_map_training")  # crisp cells, as the heatmap's

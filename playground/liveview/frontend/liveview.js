@@ -40,6 +40,7 @@ const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   waitMs: 0, // summed: from an ack to its answer's arrival (server and network)
   drawMs: 0, // summed: from a frame's arrival to all its charts drawn (browser)
   chartMs: {}, // summed per chart: Plotly.react (or newPlot) time
+  swapped: 0, // chart parts drawn by swapping layout images alone (see swapImages)
 });
 
 function loadPlotly(url) {
@@ -151,8 +152,20 @@ async function drawChart(Plotly, view, part) {
   const spec = part.chart;
   const layout = JSON.parse(recall(spec, spec.layout_key)); // fresh: Plotly writes ranges in it
   layout.uirevision = `${part.uirevision}:${spec.id}`;
-  keepTemplate(view, layout);
   const data = spec.data.map((trace, i) => (trace === null ? recall(spec, spec.data_keys[i]) : trace));
+  const shape = JSON.stringify({ ...layout, images: (layout.images || []).map(withoutSource) });
+  const drawn = view.drawn;
+  view.drawn = null; // until this part is drawn
+  if (!view.broken && drawn && drawn.shape === shape && sameTraces(drawn.data, data) && swapImages(view.div, layout)) {
+    stats.swapped += 1;
+  } else {
+    keepTemplate(view, layout);
+    await drawWhole(Plotly, view, data, layout);
+  }
+  view.drawn = { shape, data };
+}
+
+async function drawWhole(Plotly, view, data, layout) {
   if (view.broken) {
     Plotly.purge(view.div); // drops its listeners too
     view.broken = false;
@@ -161,6 +174,43 @@ async function drawChart(Plotly, view, part) {
   } else {
     await Plotly.react(view.div, data, layout, CONFIG);
   }
+}
+
+function withoutSource(image) {
+  const { source, ...rest } = image;
+  return rest;
+}
+
+function sameTraces(before, now) {
+  return before.length === now.length && before.every((trace, i) => trace === now[i]);
+}
+
+// A part whose traces and layout are those drawn before, but for the sources of its layout
+// images (the output map's background while training), swaps the images in place as Plotly
+// draws them (the <image> element's href, and the source in the graph's layouts, so that a zoom
+// or the next Plotly.react draws the new one), without Plotly.react's pass over the whole
+// chart (defaults, axes, every trace). False, with nothing changed, where that cannot be done.
+const XLINK = "http://www.w3.org/1999/xlink";
+
+function swapImages(div, layout) {
+  const full = div._fullLayout;
+  const given = (div.layout || {}).images || [];
+  const images = layout.images || [];
+  if (!full || (full.images || []).length !== images.length || given.length !== images.length) return false;
+  const shown = [...div.querySelectorAll("image")];
+  const changes = [];
+  for (const [i, image] of images.entries()) {
+    if (image.source === given[i].source) continue;
+    const element = shown.find((el) => el.__data__ === full.images[i]);
+    if (!element || !String(image.source).startsWith("data:")) return false;
+    changes.push([i, element, image.source]);
+  }
+  for (const [i, element, source] of changes) {
+    element.setAttributeNS(XLINK, "href", source);
+    element._imgSrc = source; // what Plotly compares before it sets the href again
+    full.images[i].source = given[i].source = source;
+  }
+  return true;
 }
 
 async function drawLatest(view) {
