@@ -26,6 +26,10 @@ EVAL_WINDOW = 10  # evaluations a loss rule looks at
 FITTED_ACCURACY = 0.99  # a training accuracy this high: the network fits its data
 LEARNED_FRACTION = 0.5  # regression: a loss below this share of its first value has learned
 EXPLODING_MIN_POINTS = 4  # a run that blows up in a few steps still shows its growth
+# ... and the grown norm is large: a step then moves the weights by about the learning rate or
+# more (saturated units' gradients jump from 1e-6 to 1e-4 as units leave the flat ends; a
+# blow-up reaches 1e7 and beyond)
+EXPLODING_MIN_NORM = 1.0
 HEALTHY_UPDATE_RATIO = 1e-3  # ||ΔW|| / ||W|| per step (CS231n)
 
 
@@ -159,8 +163,8 @@ def _slope_note(run: Run) -> str:
 
 
 def exploding(run: Run, threshold: float) -> Verdict | None:
-    """A layer's gradient norm grows by `threshold` (e.g. 100x) across the window: the median
-    of its last fifth over the median of its first fifth."""
+    """A layer's gradient norm grows by `threshold` (e.g. 100x) across the window (the median
+    of its last fifth over the median of its first fifth) to at least EXPLODING_MIN_NORM."""
     grown = []
     for i, name in enumerate(run.names):
         g = run.window("grad_norm", i)
@@ -168,8 +172,9 @@ def exploding(run: Run, threshold: float) -> Verdict | None:
         if len(g) < EXPLODING_MIN_POINTS:
             continue
         fifth = max(2, len(g) // 5)
-        growth = float(np.median(g[-fifth:]) / np.median(g[:fifth]))
-        if growth >= threshold:
+        grown_to = float(np.median(g[-fifth:]))
+        growth = grown_to / float(np.median(g[:fifth]))
+        if growth >= threshold and grown_to >= EXPLODING_MIN_NORM:
             grown.append((name, growth, float(g[-1])))
     if not grown:
         return None
@@ -193,7 +198,7 @@ def saturated(run: Run, threshold: float) -> Verdict | None:
         return None
     evidence = ", ".join(f"{n} {f:.0%}" for n, f in found)
     return Verdict(
-        f"Saturated units: most outputs of {join_names([f[0] for f in found])} sit at the flat "
+        f"Units saturate: most outputs of {join_names([f[0] for f in found])} sit at the flat "
         "ends of the sigmoid or tanh, where the slope and so the gradient is almost 0.",
         f"median share of outputs near a bound over {run.window_steps()}: {evidence} "
         f"(threshold {threshold:.0%})",

@@ -93,6 +93,7 @@ CASES = {
     "relu": Case("vanishing_fixed_by_relu", (300, 600, 900)),
     "batchnorm": Case("vanishing_fixed_by_batchnorm", (300, 600, 900)),
     "saturating": Case("vanishing_gradients", (300, 450, 600), saturating_init),
+    "large_weights": Case("saturated_sigmoid", (300, 450, 600)),  # the lesson preset
     "slow": Case("circle_starter", (300, 600), learning_rate(1e-5)),
     "no_dropout": Case("overfitting_dropout", (1000, 1500), without_dropout),
     "dropout": Case("overfitting_dropout", (1000, 1500)),
@@ -348,10 +349,20 @@ def test_margin_the_deep_sigmoid_net_is_not_saturated_on_5_seeds():
     vanishes through the sigmoid's slope (at most 1/4 per layer, ten layers), which the doctor's
     vanishing finding says. So the doctor does not say saturation here (nor on the batch-norm
     fix); saturation is diagnosed where outputs do sit at the bounds (the tanh net with large
-    initial weights, above)."""
+    initial weights, above, and the lesson with large weights, below)."""
     for seed in FIVE_SEEDS:
         for case_name in ("sigmoid", "batchnorm"):
             assert not any(holds_at("saturated", case_name, seed, 1 / 3)), (case_name, seed)
+
+
+def test_margin_the_large_weight_sigmoid_preset_is_saturated_on_5_seeds():
+    """The lesson where saturation is real (the same ten sigmoid layers, weights ~ N(0, 8²)):
+    diagnosed at every checkpoint from step 300 on every seed, with the threshold made 10%
+    stricter; its gradients' jumps as units leave the flat ends are not called exploding."""
+    for seed in FIVE_SEEDS:
+        assert all(holds_at("saturated", "large_weights", seed, 1.1)), seed
+        assert all(any(f.rule == "saturated" for f in at) for at in findings("large_weights", seed))
+    assert_quiet("exploding", "large_weights", FIVE_SEEDS)
 
 
 def test_margin_overfitting_preset_without_dropout_on_5_seeds_5x_above_the_threshold():

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 RELU_CIRCLE_AT_LR_10 = "?network.hidden=4:relu,2:relu&training.optimizer.learning_rate=10"
 DEAD = "every unit of hidden 1 and hidden 2 is dead: the learning rate is too high"
+SATURATED = "sit at the flat ends of the sigmoid or tanh"  # the doctor's saturated finding
 
 CHART_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
@@ -116,6 +117,24 @@ def test_the_doctor_names_the_dead_units_of_the_relu_circle(page, app_url):
     screenshot(page, "explain_01_doctor_dead_units")
     finding = page.locator('[data-testid="stAlert"]').filter(has_text="Dead ReLUs").first
     shot(finding, "explain_01_doctor_finding")
+    assert page.js_errors == []
+
+
+def test_the_doctor_calls_the_large_weight_sigmoid_lesson_saturated(page, app_url):
+    """The lesson where saturation is real: played as a student plays it, the doctor says so
+    (and the activation charts, the lesson's focus, are in view)."""
+    open_app(page, app_url, "?preset=saturated_sigmoid")
+    click(page, "Play")
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
+    wait_until(lambda: SATURATED in page.inner_text("body"), timeout=120, interval=0.5)
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=10_000)
+    wait_idle(page)
+    assert SATURATED in page.inner_text("body")
+    assert exception_boxes(page) == 0
+    screenshot(page, "explain_06_doctor_saturated")
+    finding = page.locator('[data-testid="stAlert"]').filter(has_text=SATURATED).first
+    shot(finding, "explain_06_doctor_saturated_finding")
     assert page.js_errors == []
 
 

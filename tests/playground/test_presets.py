@@ -84,6 +84,7 @@ def window(first: int, last: int, checkpoints: int = 5) -> tuple[int, ...]:
 
 RUNS = {
     "sigmoid": Run("vanishing_gradients", window(2000, 3000)),
+    "saturated": Run("saturated_sigmoid", window(2000, 3000)),
     "relu": Run("vanishing_fixed_by_relu", window(2000, 3000)),
     "batchnorm": Run("vanishing_fixed_by_batchnorm", window(2000, 3000)),
     "xor_linear": Run("xor_needs_hidden_layer", window(2000, 3000)),
@@ -130,6 +131,18 @@ def grad_ratio(trainer: Trainer, first_step: int) -> float:
         return float(np.median(first.values[keep] / last.values[keep]))
 
 
+def saturated_share(trainer: Trainer, first_step: int) -> float:
+    """Median, over the hidden sigmoid or tanh layers, of each one's share of outputs near a
+    bound of its range (its median over the stats steps from `first_step` on); nan without
+    such layers."""
+    shares = []
+    for series in trainer.history.layers["saturated_frac"][:-1]:  # the hidden layers
+        values = series.values[series.steps >= first_step]
+        if len(values) and np.isfinite(values).all():
+            shares.append(float(np.median(values)))
+    return float(np.median(shares)) if shares else np.nan
+
+
 def early_stopping_outcome(trainer: Trainer) -> dict[str, float]:
     """Where early stopping stopped (inf if it did not) and how far the restored weights' test
     loss is from the best one it saw (relative)."""
@@ -148,7 +161,11 @@ def outcome(trainer: Trainer, checkpoints: list[dict], first_step: int) -> dict[
         for key, value in checkpoints[0].items()
         if value is not None
     }
-    return means | {"grad_ratio": grad_ratio(trainer, first_step)} | early_stopping_outcome(trainer)
+    ratios = {
+        "grad_ratio": grad_ratio(trainer, first_step),
+        "saturated": saturated_share(trainer, first_step),
+    }
+    return means | ratios | early_stopping_outcome(trainer)
 
 
 @functools.cache
@@ -240,6 +257,27 @@ CLAIMS = (
         "sigmoid_accuracy",
         "sigmoid: training accuracy stays at chance",
         ("sigmoid",),
+        metric("train_accuracy"),
+        below=0.6,
+    ),
+    Claim(
+        "sigmoid_not_saturated",
+        "sigmoid: the outputs stay off the sigmoid's flat ends (the gradient vanishes anyway)",
+        ("sigmoid",),
+        metric("saturated"),
+        below=0.05,
+    ),
+    Claim(
+        "saturated_outputs",
+        "large weights: most hidden outputs sit at the sigmoid's flat ends",
+        ("saturated",),
+        metric("saturated"),
+        above=0.5,
+    ),
+    Claim(
+        "saturated_accuracy",
+        "large weights: training accuracy stays at chance",
+        ("saturated",),
         metric("train_accuracy"),
         below=0.6,
     ),
