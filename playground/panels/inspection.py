@@ -1,7 +1,8 @@
-"""Inside the network: one inspection view at a time (gradients, activations, weights, update
-ratios; for images also the confusion matrix and the first layer's weights). With several runs
-the gradient norms and update ratios of every run share one chart (one colour per run); the
-other views show the run the sidebar edits."""
+"""Inside the network: one inspection view (gradients, activations, weights, update ratios; for
+images also the confusion matrix and the first layer's weights), or "All" of them at once, each
+updated in every frame that redraws the inspection charts. With several runs the gradient norms
+and update ratios of every run share one chart (one colour per run); the other views show the
+run the sidebar edits."""
 
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ VIEWS = {  # every dataset
 }
 IMAGE_ONLY = {"Confusion": _confusion, "First layer": _first_layer}  # image datasets
 INSPECT_VIEWS, IMAGE_VIEWS = tuple(VIEWS), tuple(IMAGE_ONLY)
+ALL = "All"  # every view at once, one after the other
+RUN_SIDEBAR_VIEWS = ("Activations", "Weights", *IMAGE_ONLY)  # with runs: the run edited only
 
 
 def render(
@@ -106,13 +109,24 @@ def render(
     as recorded then, confusion and first layer from the checkpoint)."""
     st.subheader("Inside the network")
     shown = VIEWS | (IMAGE_ONLY if session.dataset.image_shape is not None else {})
-    names = tuple(shown)
+    names = (*shown, ALL)
     if st.session_state.get(VIEW_KEY) not in names:
         st.session_state[VIEW_KEY] = names[0]
     view = st.segmented_control("View", names, key=VIEW_KEY, label_visibility="collapsed")
-    if runs is not None and view in ("Activations", "Weights", *IMAGE_ONLY):
+    snap = session.trainer.snapshot(weights=False)
+    if view != ALL:
+        _draw_view(view or names[0], shown, session, snap, runs, step)
+        return
+    st.caption("Every view at once, each as it shows alone.")
+    for name in shown:
+        st.markdown(f"**{name}**")
+        _draw_view(name, shown, session, snap, runs, step)
+
+
+def _draw_view(name: str, shown: dict, session: PlaygroundSession, snap, runs, step) -> None:
+    if runs is not None and name in RUN_SIDEBAR_VIEWS:
         st.caption(f"Run {session.selected}, the run the sidebar edits.")
-    shown[view or names[0]](session, session.trainer.snapshot(weights=False), runs, step)
+    shown[name](session, snap, runs, step)
 
 
 def select_focus(focus: str) -> bool:

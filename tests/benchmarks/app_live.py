@@ -13,7 +13,8 @@ CPU and >= 200 steps/s on the default page; Pause effective within 0.5 s. With r
 side (issue 11): >= 3 redraws/s, and Pause freezes every run within 0.5 s (each run's "Step"
 in the runs' status table, watched apart: the last change of any run after the mouse-down).
 "microscope open" is the default page with the backprop microscope open (issue 12: it must
-not slow the live view below these targets).
+not slow the live view below these targets); "all views" is the default page with every
+inspection view shown at once ("All").
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ from tests.e2e.server import app_and_chromium
 
 COMPARISON = "3-run compare"
 MICROSCOPE = "microscope open"
+ALL_VIEWS = "all views"
 SCENARIOS = {
     "default": "",
     "deep sigmoid": "?preset=vanishing_gradients",
     COMPARISON: "?preset=compare_vanishing_gradients",
     MICROSCOPE: "",
+    ALL_VIEWS: "",
 }
-OPENED = {MICROSCOPE: "Backprop microscope"}  # an expander opened before Play
+# clicked before Play: an expander's title, or the inspection view "All"
+OPENED = {MICROSCOPE: "Backprop microscope", ALL_VIEWS: "All"}
 TARGET_REDRAWS, TARGET_STEPS, TARGET_PAUSE, TARGET_BROWSER = 15.0, 200.0, 0.5, 0.6
 TARGET_COMPARISON_REDRAWS, COMPARISON_RUNS = 3.0, 3
 LIVEVIEW_JS = """() => {

@@ -1,13 +1,16 @@
 """The app's logic, driven through Streamlit's AppTest as a user would click it."""
 
+import json
 import math
 
 import pytest
 
 from playground import widget_state as W
+from playground.panels.inspection import CHART_KEYS as INSPECTION_CHARTS
 from tests.playground.apptest_helpers import (
     ack,
     chart_ids,
+    charts,
     click,
     messages,
     metric,
@@ -201,6 +204,33 @@ def test_every_inspection_view_draws_its_charts():
         at.run()
         assert not at.exception, view
         assert len(chart_ids(at)) >= 4, view
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, INSPECTION_CHARTS[:5]),
+        ({"preset": "digits"}, INSPECTION_CHARTS),
+        ({"preset": "compare_vanishing_gradients"}, INSPECTION_CHARTS[:5]),
+    ],
+)
+def test_all_views_at_once_draws_every_inspection_chart_and_each_moves_on(query, expected):
+    at = open_app(query)
+    at.session_state["inspect_view"] = "All"
+    at.run()
+    click(at, "Step epoch")
+    assert not at.exception
+    drawn = [key for key in INSPECTION_CHARTS if any(key in c for c in chart_ids(at))]
+    assert drawn == list(expected)
+    before = {key: _chart_json(at, key) for key in ("gradients_chart", "update_ratio_chart")}
+    click(at, "Step epoch")
+    assert all(_chart_json(at, key) != seen for key, seen in before.items())  # live, all
+    assert at.session_state["inspect_view"] == "All"
+
+
+def _chart_json(at, key: str) -> str:
+    """The figure (as sent) of the first chart whose element id holds `key`."""
+    return next(json.dumps(figure) for chart_id, figure in charts(at) if key in chart_id)
 
 
 @pytest.mark.parametrize(
