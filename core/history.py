@@ -1,9 +1,14 @@
 """Bounded time series: a run left going for an hour must not grow without limit.
 
-A `Series` keeps at most `capacity` points. When full, it drops every other
-point of the older half, so recent points stay dense and old ones thin out
-(resolution ~ 1/age), and memory stays O(capacity). Its largest finite value ever
-appended (`peak`) is kept apart, so thinning never loses it.
+A `Series` keeps at most `capacity` points: the newest half at full resolution, and before
+them an archive of the whole run at an even resolution. Each point has a sequence number (the
+count of points appended before it); the archive keeps the points whose number is a multiple
+of its stride, a power of two that doubles when the archive needs the room. So every stretch
+of a long run keeps points (the step spacing of the archive is about 4 x steps / capacity),
+the first point stays, and memory stays O(capacity). (Dropping every other point of the
+older half at each thinning, as before, halved the oldest points again and again: after a
+few capacities of steps, the first half of a run kept a single point.) Its largest finite
+value ever appended (`peak`) is kept apart, so thinning never loses it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,33 @@ import numpy as np
 DEFAULT_CAPACITY = 2_000
 
 
+def thinned(seq: np.ndarray, capacity: int, stride: int) -> tuple[np.ndarray, int]:
+    """(indices kept, new stride) of a full buffer of points numbered `seq`: the newest half,
+    and of the older points those whose number is a multiple of the stride, doubled until they
+    fill at most half of their part (so thinning frees room for a quarter of the capacity)."""
+    recent = capacity // 2
+    older = seq[: capacity - recent]
+    while np.count_nonzero(older % stride == 0) > len(older) // 2:
+        stride *= 2
+    kept = np.r_[np.flatnonzero(older % stride == 0), np.arange(len(older), capacity)]
+    return kept, stride
+
+
 class Series:
     """(step, value) pairs with a hard cap on their number."""
 
-    __slots__ = ("capacity", "_steps", "_values", "_n", "_frozen", "_shared", "_peak")
+    __slots__ = (
+        "capacity",
+        "_steps",
+        "_values",
+        "_seq",
+        "_n",
+        "_count",
+        "_stride",
+        "_frozen",
+        "_shared",
+        "_peak",
+    )
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         if capacity < 4:
@@ -26,7 +54,10 @@ class Series:
         self.capacity = capacity
         self._steps = np.empty(capacity, dtype=np.int64)
         self._values = np.empty(capacity, dtype=np.float64)
+        self._seq = np.empty(capacity, dtype=np.int64)  # each point's sequence number
         self._n = 0
+        self._count = 0  # points ever appended
+        self._stride = 1  # the archive's: it keeps the sequence numbers divisible by it
         self._frozen = False  # a frozen copy: never changes
         self._shared = False  # frozen copies share the filled part of the buffers
         self._peak: tuple[float, int] | None = None  # largest finite value ever, and its step
@@ -36,10 +67,12 @@ class Series:
 
     def append(self, step: int, value: float) -> None:
         if self._n == self.capacity:
-            self._thin_older_half()
+            self._thin()
         self._steps[self._n] = step
         self._values[self._n] = value
+        self._seq[self._n] = self._count
         self._n += 1
+        self._count += 1
         self._note_peak([step], [value])
 
     def extend(self, steps, values) -> None:
@@ -51,12 +84,14 @@ class Series:
         i = 0
         while i < total:
             if self._n == self.capacity:
-                self._thin_older_half()
+                self._thin()
             n = self._n
             take = min(self.capacity - n, total - i)
             self._steps[n : n + take] = steps[i : i + take]
             self._values[n : n + take] = values[i : i + take]
+            self._seq[n : n + take] = np.arange(self._count, self._count + take)
             self._n = n + take
+            self._count += take
             i += take
         self._note_peak(steps, values)
 
@@ -82,8 +117,8 @@ class Series:
         copy = Series.__new__(Series)
         n = copy._n = self._n
         copy.capacity, copy._frozen, copy._shared = self.capacity, True, True
-        copy._peak = self._peak
-        copy._steps, copy._values = self._steps[:n], self._values[:n]
+        copy._peak, copy._count, copy._stride = self._peak, self._count, self._stride
+        copy._steps, copy._values, copy._seq = self._steps[:n], self._values[:n], self._seq[:n]
         self._shared = True
         return copy
 
@@ -91,17 +126,17 @@ class Series:
         """Before changing points in place: stop sharing them with frozen copies."""
         if self._shared:
             self._steps, self._values = self._steps.copy(), self._values.copy()
+            self._seq = self._seq.copy()
             self._shared = False
 
-    def _thin_older_half(self) -> None:
+    def _thin(self) -> None:
         if self._frozen:
             raise ValueError("a frozen copy of a series cannot change")
         self._own_buffers()
-        half = self.capacity // 2
-        kept = np.r_[np.arange(0, half, 2), np.arange(half, self.capacity)]
+        kept, self._stride = thinned(self._seq, self.capacity, self._stride)
         m = len(kept)
-        self._steps[:m] = self._steps[kept]
-        self._values[:m] = self._values[kept]
+        for buffer in (self._steps, self._values, self._seq):
+            buffer[:m] = buffer[kept]
         self._n = m
 
     @property
@@ -124,7 +159,8 @@ class Series:
         if self._frozen:
             raise ValueError("a frozen copy of a series cannot change")
         self._own_buffers()
-        self._n = 0
+        self._n = self._count = 0
+        self._stride = 1
         self._peak = None
 
 
@@ -135,13 +171,16 @@ class SnapshotsOverTime:
         self.capacity = capacity
         self.steps: list[int] = []
         self.items: list = []
+        self._seq: list[int] = []
+        self._stride = 1
 
     def append(self, step: int, item) -> None:
         if len(self.steps) == self.capacity:
-            half = self.capacity // 2
-            keep = list(range(0, half, 2)) + list(range(half, self.capacity))
+            keep, self._stride = thinned(np.asarray(self._seq), self.capacity, self._stride)
             self.steps = [self.steps[i] for i in keep]
             self.items = [self.items[i] for i in keep]
+            self._seq = [self._seq[i] for i in keep]
+        self._seq.append(self._seq[-1] + 1 if self._seq else 0)
         self.steps.append(step)
         self.items.append(item)
 

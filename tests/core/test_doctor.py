@@ -190,12 +190,13 @@ def test_relu_circle_at_lr_10_every_unit_dead_learning_rate_too_high(dtype):
 
 def test_long_after_the_units_died_the_doctor_still_blames_the_learning_rate(monkeypatch):
     """The large update that killed them is long thinned out of the bounded history (here a
-    history of 32 points, thinned many times in 3,000 steps, as 2,000 points are in a few
-    hundred thousand: fast live frames get there in a minute); its peak is kept apart
-    (`Series.peak`), so the cause stays the same however long the run goes on."""
+    history of 64 points, thinned many times in 3,000 steps, as 2,000 points are in a few
+    hundred thousand: fast live frames get there in a minute; it keeps at least its newest 32
+    points, more than the doctor's window); its peak is kept apart (`Series.peak`), so the
+    cause stays the same however long the run goes on."""
     from core.history import History
 
-    monkeypatch.setattr(History.__init__, "__defaults__", (32,))
+    monkeypatch.setattr(History.__init__, "__defaults__", (64,))
     seeds = (0, 1, 2, 3, 4)
     said = "every unit of hidden 1 and hidden 2 is dead: the learning rate is too high"
     agreeing = sum(

@@ -91,3 +91,26 @@ def test_the_peak_survives_thinning_and_frozen_copies_and_clear_forgets_it():
     assert s.peak() is None
     s.append(1, float("inf"))
     assert s.peak() is None  # only finite values count
+
+
+@pytest.mark.parametrize("capacity", [8, 9, 100, 2000])
+def test_a_long_run_keeps_an_even_resolution_over_all_of_it(capacity):
+    """However long the run, every stretch of it keeps points (no part collapses to one point),
+    the first and the newest points stay, and the newest ones are at full resolution."""
+    total = 50 * capacity + 3
+    s = Series(capacity)
+    s.extend(np.arange(1, total + 1), np.zeros(total))
+    steps = s.steps
+    assert len(steps) <= capacity and steps[0] == 1 and steps[-1] == total
+    assert np.diff(steps).max() <= 8 * total / capacity
+    assert np.diff(steps[-3:]).tolist() == [1, 1]  # appended since the last thinning
+
+
+def test_histograms_over_time_thin_the_same_way():
+    from core.history import SnapshotsOverTime
+
+    snaps = SnapshotsOverTime(10)
+    for step in range(1, 501):
+        snaps.append(step, step)
+    assert len(snaps) <= 10 and snaps.steps[0] == 1 and snaps.steps[-1] == 500
+    assert np.diff(snaps.steps).max() <= 8 * 500 / 10
