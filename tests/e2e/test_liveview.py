@@ -213,6 +213,10 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
 
 INSPECTION = ("gradients_chart", "gradient_heatmap_chart", "activations_chart", "weights_chart")
 INSPECTION += ("update_ratio_chart",)
+DRAWN_JS = """(id) => {
+  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
+  return gd && gd.dataset.frame ? Number(gd.dataset.frame) : -1;
+}"""  # the newest frame a chart drew; -1 before it is on the page
 
 
 def test_all_inspection_views_at_once_stay_live_while_training(page, app_url):
@@ -221,12 +225,12 @@ def test_all_inspection_views_at_once_stay_live_while_training(page, app_url):
     open_app(page, app_url)
     page.locator("[data-testid=stButtonGroup] button", has_text="All").first.click()
     wait_idle(page)
-    wait_until(lambda: all(page.evaluate(FRAME_JS, c) >= 0 for c in INSPECTION), timeout=20)
+    wait_until(lambda: all(page.evaluate(DRAWN_JS, c) >= 0 for c in INSPECTION), timeout=20)
     click(page, "Play")
     page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=10_000)
     wait_until(lambda: steps(page) > 0, timeout=30)
-    drawn = {chart: page.evaluate(FRAME_JS, chart) for chart in INSPECTION}
-    wait_until(lambda: all(page.evaluate(FRAME_JS, c) > drawn[c] for c in INSPECTION), timeout=30)
+    drawn = {chart: page.evaluate(DRAWN_JS, chart) for chart in INSPECTION}
+    wait_until(lambda: all(page.evaluate(DRAWN_JS, c) > drawn[c] for c in INSPECTION), timeout=30)
     assert page.evaluate(STATS_JS)["failed"] == 0
     screenshot(page, "liveview_06_all_views_training")
     click(page, "Pause")
