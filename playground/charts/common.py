@@ -307,6 +307,13 @@ PLANE_IMAGE = "plane"  # the name of a heatmap drawn as an image (the browser dr
 TEMPLATE = LEAN_WHITE.to_plotly_json()
 
 
+def top_down(labels: list[str]) -> dict:
+    """A category axis (y) that lists `labels` from the top down. An order of categories, not
+    autorange="reversed": a chart first drawn empty keeps its axis's autorange as UI state
+    (uirevision), and the reversal would be lost once the data came."""
+    return {"type": "category", "categoryorder": "array", "categoryarray": list(labels)[::-1]}
+
+
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """A go.Figure over trace and layout dicts, skipping property validation."""
     return go.Figure({"data": data, "layout": layout}, _validate=False)

@@ -22,6 +22,7 @@ from playground.charts.common import (
     positive_or_nan,
     sequential_colors,
     style,
+    top_down,
 )
 from playground.charts.training_curves import mark_shown_step
 
@@ -169,7 +170,7 @@ def gradient_heatmap(
         "name": "log10 gradient norm",
     }
     layout = {
-        "yaxis": {"autorange": "reversed", "type": "category"},
+        "yaxis": top_down(labels),
         "xaxis": {"title": {"text": "step"}},
     }
     mark_shown_step(layout, marker_step)

@@ -23,6 +23,7 @@ from playground.charts.common import (
     png_indexed,
     png_uri,
     style,
+    top_down,
 )
 
 PAD = 2  # pixels of frame around each tile (coloured red for wrong predictions)
@@ -166,7 +167,7 @@ def confusion_matrix(
     acc = np.trace(counts) / max(counts.sum(), 1)
     layout = {
         "xaxis": {"title": {"text": "predicted"}, "type": "category", "side": "bottom"},
-        "yaxis": {"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
+        "yaxis": {"title": {"text": "true"}} | top_down(labels),
     }
     style(
         layout,

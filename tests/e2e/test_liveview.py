@@ -217,6 +217,10 @@ DRAWN_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
   return gd && gd.dataset.frame ? Number(gd.dataset.frame) : -1;
 }"""  # the newest frame a chart drew; -1 before it is on the page
+ROWS_JS = """(id) => [...document.querySelectorAll(
+  `.bp-liveview-chart[data-chart="${id}"] .ytick text`)]
+  .map((t) => [t.getBoundingClientRect().top, t.textContent])
+  .sort((a, b) => a[0] - b[0]).map((row) => row[1])"""  # a chart's y labels, top first
 
 
 def test_all_inspection_views_at_once_stay_live_while_training(page, app_url):
@@ -232,6 +236,8 @@ def test_all_inspection_views_at_once_stay_live_while_training(page, app_url):
     drawn = {chart: page.evaluate(DRAWN_JS, chart) for chart in INSPECTION}
     wait_until(lambda: all(page.evaluate(DRAWN_JS, c) > drawn[c] for c in INSPECTION), timeout=30)
     assert page.evaluate(STATS_JS)["failed"] == 0
+    # Drawn empty on opening, then with data: the heatmap's first layer is still on top.
+    assert page.evaluate(ROWS_JS, "gradient_heatmap_chart") == ["hidden 1", "hidden 2", "output"]
     screenshot(page, "liveview_06_all_views_training")
     click(page, "Pause")
     assert page.js_errors == []

@@ -30,7 +30,10 @@ def test_deep_sigmoid_like_vanishing_shows_in_heatmap_rows():
     assert z.shape[0] == 8 and z.shape[1] <= 200
     row_means = np.nanmean(z, axis=1)
     assert np.all(np.diff(row_means) > 0.5)  # log10 norm grows toward the output
-    assert list(hm.y) == NAMES and fig.layout.yaxis.autorange == "reversed"
+    assert list(hm.y) == NAMES  # first layer on top:
+    assert (
+        list(fig.layout.yaxis.categoryarray) == NAMES[::-1] and fig.layout.yaxis.autorange is None
+    )
 
 
 def test_heatmap_interpolates_layers_on_a_shared_grid():

@@ -42,7 +42,8 @@ def test_confusion_matrix_counts_and_row_shares():
     assert [list(row) for row in hm.text] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
     np.testing.assert_allclose(np.asarray(hm.z)[0], [2 / 3, 1 / 3, 0], atol=1e-6)
     assert "66.7%" in fig.layout.title.text
-    assert fig.layout.yaxis.autorange == "reversed"
+    assert list(fig.layout.yaxis.categoryarray) == ["c", "b", "a"]  # the first class on top
+    assert fig.layout.yaxis.autorange is None
 
 
 def test_first_layer_weights_one_tile_per_unit_up_to_cap():
