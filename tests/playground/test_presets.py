@@ -275,13 +275,6 @@ CLAIMS = (
         above=0.5,
     ),
     Claim(
-        "saturated_accuracy",
-        "large weights: training accuracy stays at chance",
-        ("saturated",),
-        metric("train_accuracy"),
-        below=0.6,
-    ),
-    Claim(
         "relu_gradient",
         "relu: the first layer's gradient is about that of the output's",
         ("relu",),
