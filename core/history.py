@@ -4,7 +4,7 @@ A `Series` keeps at most `capacity` points: the newest half at full resolution, 
 them an archive of the whole run at an even resolution. Each point has a sequence number (the
 count of points appended before it); the archive keeps the points whose number is a multiple
 of its stride, a power of two that doubles when the archive needs the room. So every stretch
-of a long run keeps points (the step spacing of the archive is about 4 x steps / capacity),
+of a long run keeps points (the archive's step spacing is at most about 8 x steps / capacity),
 the first point stays, and memory stays O(capacity). (Dropping every other point of the
 older half at each thinning, as before, halved the oldest points again and again: after a
 few capacities of steps, the first half of a run kept a single point.) Its largest finite
@@ -14,6 +14,7 @@ value ever appended (`peak`) is kept apart, so thinning never loses it.
 from __future__ import annotations
 
 import bisect
+import math
 
 import numpy as np
 
@@ -73,7 +74,8 @@ class Series:
         self._seq[self._n] = self._count
         self._n += 1
         self._count += 1
-        self._note_peak([step], [value])
+        if math.isfinite(value) and (self._peak is None or value > self._peak[0]):
+            self._peak = (float(value), int(step))  # one point: no arrays (a hot path)
 
     def extend(self, steps, values) -> None:
         """Append many points at once (sequences of equal length, e.g. arrays or lists); the same
