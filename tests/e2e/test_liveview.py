@@ -187,9 +187,10 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
 
 
 def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, app_url):
-    """Served by playground/server.py, most frames are fast (a fetch, no Streamlit run): the
-    output map and the metrics move on in each, the loss curves and the diagram in one out of
-    a few (`live.FAST_CADENCE`), the inspection charts in Streamlit frames."""
+    """Served by playground/server.py, most frames are fast (a message on the frame socket, no
+    Streamlit run): the output map and the metrics move on in each, the loss curves and the
+    diagram in one out of a few (`live.FAST_CADENCE`), the inspection charts in Streamlit
+    frames."""
     _play(page, app_url)
     before = page.evaluate(STATS_JS)
     gradients = page.evaluate(FRAME_JS, "gradients_chart")
@@ -201,6 +202,7 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     after = page.evaluate(STATS_JS)
     fast, streamlit = after["fast"] - before["fast"], after["acks"] - before["acks"]
     assert fast > 2 * streamlit
+    assert after["socket"] - before["socket"] >= fast and after["fetched"] == 0  # no fetch
     assert len(shown) > streamlit + 2  # the metrics moved on between Streamlit frames
     assert len(curves) > streamlit + 1  # and the curves, in one fast frame out of a few
     wait_until(lambda: page.evaluate(FRAME_JS, "gradients_chart") > gradients, timeout=10)
@@ -208,6 +210,24 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     click(page, "Pause")
     _frozen_within(page, 5.0)
     assert page.evaluate(STATS_JS)["failed"] == after["failed"] == 0
+    assert page.js_errors == []
+
+
+def test_where_the_frame_socket_is_refused_fast_frames_come_by_fetch(page, app_url):
+    """A proxy that closes the frame socket (as one without WebSocket support would): the page
+    falls back to fetching its fast frames, and the live view goes on as fast as before."""
+    page.route_web_socket("**/bp/frame", lambda socket: socket.close())
+    _play(page, app_url)
+    wait_until(lambda: page.evaluate(STATS_JS)["fetched"] > 10, timeout=20)
+    before = page.evaluate(STATS_JS)
+    time.sleep(2)
+    after = page.evaluate(STATS_JS)
+    assert after["socket"] == 0
+    assert after["fast"] - before["fast"] > 2 * (after["acks"] - before["acks"])
+    assert after["fetched"] - before["fetched"] >= after["fast"] - before["fast"]
+    click(page, "Pause")
+    _frozen_within(page, 5.0)
+    assert page.evaluate(STATS_JS)["failed"] == 0
     assert page.js_errors == []
 
 

@@ -16,6 +16,7 @@ A hashed file's links never change, so they are parsed once per client process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import re
@@ -23,6 +24,9 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 CONNECTIONS = 6  # a browser's HTTP/1.1 connections per host
 SERVED_BY_HEADER = "x-served-by"  # "nginx" on files the proxy served itself
@@ -260,6 +264,28 @@ async def fetch_all(
     return load
 
 
+def socket_url(url: str, path: str) -> str:
+    """The ws:// (or wss://) address of `path` on the server at `url`."""
+    parts = urlsplit(url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}{path}"
+
+
+async def open_socket(url: str, path: str, cookies: Cookies, subprotocols=None):
+    """Open a WebSocket as the browser does: with the tab's cookies, no proxy, no pings of
+    its own (it answers the server's), any message size."""
+    cookie = cookies.header()
+    return await connect(
+        socket_url(url, path),
+        subprotocols=subprotocols,
+        additional_headers={"Cookie": cookie} if cookie else {},
+        proxy=None,
+        max_size=None,
+        ping_interval=None,
+        open_timeout=30,
+    )
+
+
 class Tab:
     """A browser tab's HTTP side: its cookies and the files it has loaded (loaded once)."""
 
@@ -269,7 +295,7 @@ class Tab:
         self.cookies = cookies if cookies is not None else Cookies()
         self.loaded: set[str] = set()
         self.entry = ""  # the entry script: its lazy chunks are found there
-        self.keep_alive: Connection | None = None  # for the live view's fetches
+        self.frame_socket = None  # the live view's fast frames (a websockets client)
 
     async def open_page(self, query: str = "", assets: bool = True) -> PageLoad:
         """What a browser fetches before it opens the websocket; the cookie jar fills up."""
@@ -306,24 +332,27 @@ class Tab:
         """One file the page loads while it runs (e.g. a component's script), once per tab."""
         return await fetch_all(self.url, [path], self.cookies, follow=False, seen=self.loaded)
 
-    async def get_json(self, path: str) -> dict | None:
-        """GET a JSON answer on the tab's kept-alive connection, as fetch() does (the live
-        view's fast frames); None on an error, a failed status or a body that is not JSON."""
-        if self.keep_alive is None:
-            self.keep_alive = Connection(self.url)
+    async def ask_frame(self, path: str) -> dict | None:
+        """Ask for a live-view fast frame as liveview.js does: `path`'s query as a message on
+        the frame socket at its path (kept open; the proxy's cookie rides on its opening). The
+        JSON answer; None on an error or a body that is not JSON (the socket is dropped)."""
+        route, _, query = path.partition("?")
         try:
-            response = await self.keep_alive.request("GET", path, self.cookies)
-            body = json.loads(_text(response)) if response.status == 200 else None
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            self.close()
+            if self.frame_socket is None:
+                self.frame_socket = await open_socket(self.url, route, self.cookies)
+            await self.frame_socket.send(query)
+            body = json.loads(await self.frame_socket.recv())
+        except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, ValueError):
+            await self.close()
             return None
         return body if isinstance(body, dict) else None
 
-    def close(self) -> None:
-        """Drop the kept-alive connection (the tab leaves, or it failed)."""
-        if self.keep_alive is not None:
-            self.keep_alive.close()
-            self.keep_alive = None
+    async def close(self) -> None:
+        """Close the frame socket (the tab leaves, or it failed)."""
+        socket, self.frame_socket = self.frame_socket, None
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                await socket.close()
 
     async def health(self) -> Response:
         """What the frontend asks before it reconnects its websocket."""

@@ -21,11 +21,10 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.load import protocol as P
-from tests.load.browser import ROUTE_COOKIE, XSRF_COOKIE, Cookies, PageLoad, Tab
+from tests.load.browser import ROUTE_COOKIE, XSRF_COOKIE, Cookies, PageLoad, Tab, open_socket
 from tests.load.liveview import ACK_EVENT, LiveViewTab
 
 LOAD_TIMEOUT = 90.0  # seconds for the first page run (30 tabs opening at once queue up)
@@ -112,10 +111,9 @@ class StudentResult:
         return out
 
 
-def ws_url(url: str) -> str:
-    parts = urlsplit(url)
-    scheme = "wss" if parts.scheme == "https" else "ws"
-    return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{P.STREAM_PATH}"
+def stream_path(url: str) -> str:
+    """The path of Streamlit's websocket under the app at `url`."""
+    return f"{urlsplit(url).path.rstrip('/')}{P.STREAM_PATH}"
 
 
 def route_upstream(url: str, route: str) -> str:
@@ -163,7 +161,7 @@ class Student:
             self._drawn,
             self._load_plotly if self.behaviour.assets else None,
             self.behaviour.draw_seconds,
-            self.tab.get_json if self.behaviour.fast_frames else None,
+            self.tab.ask_frame if self.behaviour.fast_frames else None,
         )
         self.notices: list[str] = []  # the notices of the latest finished run
         self._run_notices: list[str] = []
@@ -183,7 +181,7 @@ class Student:
             finally:
                 await self._disconnect()
                 self.live.close()
-                self.tab.close()
+                await self.tab.close()
         except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as err:
             r.error(f"connection: {type(err).__name__}: {err}")
             r.disconnected = r.lost_connection = True
@@ -212,16 +210,7 @@ class Student:
         protocols = [P.SUBPROTOCOL, self.tab.cookies.get(XSRF_COOKIE) or "none"]
         if self.session_id:
             protocols.append(self.session_id)
-        cookie = self.tab.cookies.header()
-        self.ws = await connect(
-            ws_url(self.url),
-            subprotocols=protocols,
-            additional_headers={"Cookie": cookie} if cookie else {},
-            proxy=None,
-            max_size=None,
-            ping_interval=None,  # the browser sends no pings; it answers the server's
-            open_timeout=30,
-        )
+        self.ws = await open_socket(self.url, stream_path(self.url), self.tab.cookies, protocols)
         self._closing = False
         self.tab.cookies.absorb(list(self.ws.response.headers.raw_items()))
         self.result.upstream = self.ws.response.headers.get(UPSTREAM_HEADER, "")

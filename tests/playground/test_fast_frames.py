@@ -3,9 +3,11 @@ is what `fast.answer` returns; the browser side is tested in tests/e2e/test_live
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from starlette.applications import Starlette
 
 from playground import pacing
 from playground.live import LIVE_VIEW
@@ -42,6 +44,27 @@ def _fast(at, drawn: int | None = None) -> dict:
     return json.loads(fast.answer(loop.token, str(loop.sent if drawn is None else drawn)))
 
 
+def _socket_answers(messages: list[str]) -> list[dict]:
+    """Send `messages` on the frame socket (its ASGI route, driven as uvicorn drives it: a
+    connect, the messages, a disconnect) and read what it answers."""
+    incoming = [{"type": "websocket.connect"}]
+    incoming += [{"type": "websocket.receive", "text": message} for message in messages]
+    incoming.append({"type": "websocket.disconnect", "code": 1000})
+    sent = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": fast.FRAME_PATH, "headers": [], "query_string": b""}
+    scope |= {"scheme": "ws", "root_path": "", "subprotocols": [], "asgi": {"version": "3.0"}}
+    asyncio.run(Starlette(routes=fast.routes())(scope, receive, send))
+    assert sent[0]["type"] == "websocket.accept"
+    return [json.loads(m["text"]) for m in sent[1:] if m["type"] == "websocket.send"]
+
+
 def test_without_the_route_every_frame_is_a_streamlit_frame():
     at = click(open_app(), "Play")
     assert _driver(at)["fast_url"] is None
@@ -66,6 +89,21 @@ def test_a_fast_frame_trains_and_carries_the_output_map_and_the_metrics(served):
     assert image["source"].startswith("data:image/png;base64,")
     # the points never change: the fast part leaves them out (null), the browser keeps them
     assert None in part["chart"]["data"]
+
+
+def test_the_frame_socket_answers_its_messages_in_order_as_the_route_does(served):
+    at = click(open_app(), "Play")
+    loop, before = _loop(at), session(at).trainer.step_count
+    query = f"view={loop.token}&drawn={loop.sent}"
+    too_long, malformed = f"{query}&pad={'x' * 300}", f"view={loop.token}&drawn=x"
+    messages = [query, query, too_long, malformed, "view=nope&drawn=1", "&&="]
+    first, *slow, unknown, empty = _socket_answers(messages)
+    assert first["id"] == loop.sent and first["answers"] == int(query.rsplit("=", 1)[1])
+    assert first["parts"][0]["chart"]["id"] == "output_chart"
+    assert first["metrics"]["Steps"] == f"{session(at).trainer.step_count:,}"
+    assert session(at).trainer.step_count > before
+    assert slow == [{"slow": True}] * 3  # the same ack again trains nothing
+    assert unknown == empty == {"slow": True, "lost": True}
 
 
 def test_a_repeated_or_stale_ack_trains_nothing_and_the_next_streamlit_frame_follows_on(served):

@@ -11,9 +11,11 @@
 //               fast_url, slow_interval}
 // Ack: setTriggerValue("drawn", {frame: id, ok}); ok=false asks the server for a whole frame.
 // Fast frames (fast_url set, see playground/liveview/fast.py): while running, the driver acks
-//   by GET fast_url?view=<session>&drawn=<id> instead, and draws the answer's chart parts,
-//   metric texts and table cells itself, with no Streamlit run; one Streamlit ack per slow_interval redraws the
-//   rest, and any answer {slow: true} or failed fetch falls back to a Streamlit ack.
+//   by sending view=<session>&drawn=<id> on a WebSocket at fast_url (kept open; where it cannot
+//   open, a GET fast_url?<that query>) instead, and draws the answer's chart parts, metric
+//   texts and table cells itself, with no Streamlit run; one Streamlit ack per slow_interval
+//   redraws the rest, and any answer {slow: true} or failed request falls back to a Streamlit
+//   ack.
 // Click: a click on a point whose trace carries a pick tag (meta.pick, see
 //   playground/charts/pick_tags.py) sends that chart's setTriggerValue("clicked", tag).
 
@@ -41,6 +43,8 @@ const stats = (window.__bpLiveviewStats = window.__bpLiveviewStats || {
   drawMs: 0, // summed: from a frame's arrival to all its charts drawn (browser)
   chartMs: {}, // summed per chart: Plotly.react (or newPlot) time
   swapped: 0, // chart parts drawn by swapping layout images alone (see swapImages)
+  socket: 0, // fast frames answered on the WebSocket
+  fetched: 0, // fast frames asked for by fetch
 });
 
 function loadPlotly(url) {
@@ -368,14 +372,14 @@ function afterDraw(view, frame, ok) {
   view.ackTimer = setTimeout(() => (fast ? fastFrame(view, frame) : sendAck(view, frame, ok)), wait);
 }
 
-// One fast frame: the ack travels as a fetch, the answer is drawn here (its chart parts into
-// their charts, its metric texts into the metrics). Anything but a good answer, or a Streamlit
-// frame due, goes back to a Streamlit ack.
+// One fast frame: the ack travels on the frame socket (or as a fetch), the answer is drawn
+// here (its chart parts into their charts, its metric texts into the metrics). Anything but a
+// good answer, or a Streamlit frame due, goes back to a Streamlit ack.
 async function fastFrame(view, frame) {
   view.ackTimer = null;
   if (!ready(view, frame, true)) return;
   view.ackedAt = performance.now();
-  const answer = await fetchFrame(frame.fast_url, frame.session, view.drawnId);
+  const answer = await askFrame(frame.fast_url, frame.session, view.drawnId);
   if (view.latest !== frame) {
     // A Streamlit frame arrived meanwhile: it decides, but the server counts these parts sent.
     if (answer && Array.isArray(answer.parts)) answer.parts.forEach((part) => remember(part.chart));
@@ -413,9 +417,14 @@ async function fastFrame(view, frame) {
 
 // The answer; {unreachable: true} when the server cannot be reached (its process died: the
 // proxy says 502 to 504, or the connection fails); null for anything else that failed.
-async function fetchFrame(url, session, drawn) {
+function askFrame(url, session, drawn) {
+  const query = new URLSearchParams({ view: session, drawn: String(drawn) }).toString();
+  return frameSocket.usable ? frameSocket.ask(url, query) : fetchQuery(url, query);
+}
+
+async function fetchQuery(url, query) {
+  stats.fetched += 1;
   try {
-    const query = new URLSearchParams({ view: session, drawn: String(drawn) });
     const response = await fetch(`${url}?${query}`, { cache: "no-store", credentials: "same-origin" });
     if (response.status >= 502 && response.status <= 504) return { unreachable: true };
     return response.ok ? await response.json() : null;
@@ -423,6 +432,59 @@ async function fetchFrame(url, session, drawn) {
     return { unreachable: true };
   }
 }
+
+// The WebSocket that carries fast frames: opened on the first ask and kept; the server answers
+// its messages in order. A socket that closes after answering fails the asks it had
+// (unreachable: its process went away; the next ask opens another). One that closes having
+// answered nothing (it never opened, or a proxy closed it) hands them to fetch, and if a fetch
+// then answers, this page asks by fetch from then on.
+const frameSocket = {
+  usable: typeof WebSocket === "function",
+  socket: null,
+  waiting: [], // {query, resolve, url} in the order sent (or to send on opening)
+  answered: false, // the current socket answered at least once
+
+  ask(url, query) {
+    return new Promise((resolve) => {
+      this.waiting.push({ query, resolve, url });
+      if (!this.socket) this.open(url);
+      else if (this.socket.readyState === WebSocket.OPEN) this.socket.send(query);
+    });
+  },
+
+  open(url) {
+    const address = new URL(url, window.location.href);
+    address.protocol = address.protocol === "https:" ? "wss:" : "ws:";
+    const socket = (this.socket = new WebSocket(address.href));
+    this.answered = false;
+    socket.onopen = () => this.waiting.forEach((entry) => socket.send(entry.query));
+    socket.onmessage = (event) => {
+      const entry = this.waiting.shift();
+      if (!entry) return;
+      this.answered = true;
+      stats.socket += 1;
+      try {
+        entry.resolve(JSON.parse(event.data));
+      } catch (err) {
+        entry.resolve(null);
+      }
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      const failed = this.waiting;
+      this.socket = null;
+      this.waiting = [];
+      const unreachable = (entry) => entry.resolve({ unreachable: true });
+      failed.forEach((entry) => (this.answered ? unreachable(entry) : this.fallBack(entry)));
+    };
+  },
+
+  async fallBack(entry) {
+    const answer = await fetchQuery(entry.url, entry.query);
+    if (answer && !answer.unreachable) this.usable = false; // fetch works where sockets do not
+    entry.resolve(answer);
+  },
+};
 
 // The page's server session is gone (the process restarted, or the session expired), and a
 // fragment rerun would reach no fragment there: reload the page (its link holds the
