@@ -79,6 +79,7 @@ class StudentResult:
     max_gap: float = 0.0  # longest wait between two redraws while training, from Play (s)
     first_redraw_seconds: float | None = None  # Play -> the first redraw
     max_gap_after_first: float = 0.0  # longest wait between redraws after the first one (s)
+    max_gap_ended_at: float = 0.0  # wall-clock time (time.time()) that wait ended
     reruns_sent: int = 0  # BackMsgs sent: page runs, clicks and acks
     play_at: float = 0.0  # wall-clock time (time.time()) training began
     stop_at: float = 0.0
@@ -369,8 +370,8 @@ class Student:
         r = self.result
         gap = now - self.last_redraw
         r.max_gap = round(max(r.max_gap, gap), 3)
-        if r.redraws:
-            r.max_gap_after_first = round(max(r.max_gap_after_first, gap), 3)
+        if r.redraws and gap > r.max_gap_after_first:
+            r.max_gap_after_first, r.max_gap_ended_at = round(gap, 3), time.time()
 
     async def _send(self, data: bytes) -> None:
         if self.result.disconnected:
