@@ -48,9 +48,9 @@ PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 SLOW_FRAME_INTERVAL = 3.0  # with fast frames: seconds between Streamlit frames, when idle
 MAX_SLOW_FRAME_INTERVAL = 10.0  # ... and at most, however loaded the process
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
+FAST_FRAME_SLOTS = 1  # ... and fast frames alone may take this many more
 
 _lock = threading.Lock()
-_tick_slots = threading.BoundedSemaphore(CONCURRENT_TICKS)
 _ticks: collections.deque[tuple[float, int]] = collections.deque(maxlen=20_000)
 _cpu: collections.deque[tuple[float, float]] = collections.deque(maxlen=20_000)
 
@@ -115,13 +115,70 @@ def _connected(client: str) -> bool:
     return not Runtime.exists() or Runtime.instance().is_active_session(client)
 
 
-@contextlib.contextmanager
-def tick_slot():
-    """Run a live panel's work with at most CONCURRENT_TICKS others. Thirty sessions' script
-    threads interleaving on the GIL make every tick take thirty times its CPU time in wall
-    time; queued, each finishes quickly and the throughput is the same."""
-    with _tick_slots:
-        yield
+@dataclass(eq=False)
+class _Waiter:
+    fast: bool
+    handed: threading.Event
+    lane: str = ""  # the slot handed to it
+
+
+class TickSlots:
+    """`shared` slots any live work may take, and `reserved` ones only fast frames may take.
+    A fast frame is tens of milliseconds that a student is waiting for; a script run of the
+    live panel holds its slot for hundreds (a whole page while a class arrives, or every
+    student's Streamlit frame falling due together), and with only shared slots the fast
+    frames queued behind them for seconds. A fast frame takes a reserved slot first, so the
+    shared ones stay for script runs. A freed slot is handed to the longest waiter that may
+    take it (first come, first served: nobody is overtaken for ever)."""
+
+    def __init__(self, shared: int, reserved: int) -> None:
+        self._lock = threading.Lock()
+        self.free = {"shared": shared, "reserved": reserved}
+        self._waiting: collections.deque[_Waiter] = collections.deque()  # in arrival order
+
+    @contextlib.contextmanager
+    def hold(self, fast: bool = False):
+        with self._lock:
+            waiter = _Waiter(fast, threading.Event())
+            self._waiting.append(waiter)
+            self._hand_over()
+        waiter.handed.wait()
+        lane = waiter.lane
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.free[lane] += 1
+                self._hand_over()
+
+    def _open_lane(self, fast: bool) -> str:
+        """The lane a newcomer of this kind may take now ("" if none)."""
+        if fast and self.free["reserved"]:
+            return "reserved"
+        return "shared" if self.free["shared"] else ""
+
+    def _hand_over(self) -> None:
+        """Give free slots to the waiters, longest first, each to one it may take."""
+        for waiter in list(self._waiting):
+            if not any(self.free.values()):
+                return
+            lane = self._open_lane(waiter.fast)
+            if lane:
+                self.free[lane] -= 1
+                waiter.lane = lane
+                self._waiting.remove(waiter)
+                waiter.handed.set()
+
+
+_tick_slots = TickSlots(CONCURRENT_TICKS, FAST_FRAME_SLOTS)
+
+
+def tick_slot(fast: bool = False):
+    """Run a live panel's work (`fast`: a fast frame's) with at most CONCURRENT_TICKS others
+    (FAST_FRAME_SLOTS more for fast frames). Thirty sessions' script threads interleaving on the
+    GIL make every tick take thirty times its CPU time in wall time; queued, each finishes
+    quickly and the throughput is the same."""
+    return _tick_slots.hold(fast)
 
 
 @contextlib.contextmanager

@@ -97,7 +97,7 @@ def register_loop(loop: LiveLoop) -> None:
 
 def frame(view: FastView, drawn: int) -> bytes:
     """The fast frame that answers the browser's ack of frame `drawn` (JSON bytes)."""
-    with pacing.tick_slot(), view.lock:
+    with pacing.tick_slot(fast=True), view.lock:
         loop = view.loop
         if loop.full or not loop.receive(Ack(drawn)):
             return SLOW  # a whole frame is due, or a repeated ack: Streamlit answers
