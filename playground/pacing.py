@@ -152,7 +152,7 @@ class TickSlots:
                 self._hand_over()
 
     def _open_lane(self, fast: bool) -> str:
-        """The lane a newcomer of this kind may take now ("" if none)."""
+        """The lane a waiter of this kind may take now ("" if none)."""
         if fast and self.free["reserved"]:
             return "reserved"
         return "shared" if self.free["shared"] else ""

@@ -6,7 +6,8 @@ rendering, whatever changed. A fast frame is one message instead: the browser se
     view=<LiveLoop.token>&drawn=<the newest frame id it drew>
 
 on a WebSocket at FRAME_PATH that it keeps open (where one cannot open, it GETs FRAME_PATH with
-that query: a fetch costs Chromium about 6 ms of CPU across its processes, a message about 2),
+that query: a fetch costs Chromium about 7 ms of CPU across its processes, a message 2 to 4;
+`tests.benchmarks.frame_transport`),
 the server takes it as the ack of that frame, trains for the frame's budget, and answers with
 the parts of the charts that change at every step (the output maps), the texts of the metrics
 and of the spans marked for it (`component.marked`), and the tables' cells (the runs' status):
@@ -141,7 +142,8 @@ def answer(token: str, drawn: str) -> bytes:
 
 
 def answer_query(query: str) -> bytes:
-    """The fast frame for a query string `view=...&drawn=...` (a socket's message)."""
+    """The fast frame for a query string `view=...&drawn=...` (a socket's message, or the
+    GET's query)."""
     if len(query) > MAX_QUERY:
         return SLOW
     params = urllib.parse.parse_qs(query)
@@ -157,8 +159,7 @@ def routes() -> list:
     from starlette.websockets import WebSocketDisconnect
 
     async def serve(request) -> Response:
-        query = request.query_params
-        body = await run_in_threadpool(answer, query.get("view", ""), query.get("drawn", ""))
+        body = await run_in_threadpool(answer_query, request.url.query)
         return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
     async def socket(websocket) -> None:

@@ -104,15 +104,31 @@ def _changes(page) -> list[tuple[float, int]]:
     return [(t / 1000.0, int(v.replace(",", ""))) for t, v in raw]
 
 
-def _browser_cpu() -> float:
-    """CPU seconds used so far by every Chromium process on the machine."""
-    total = 0.0
+def _kind(proc: psutil.Process) -> str:
+    """A Chromium process's kind: browser, renderer, gpu-process, network or utility."""
+    command = " ".join(proc.cmdline())
+    if "--type=utility" in command and "network" in command.lower():
+        return "network"
+    for kind in ("renderer", "gpu-process", "utility"):
+        if f"--type={kind}" in command:
+            return kind
+    return "browser"
+
+
+def chromium_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every Chromium process on the machine: pid -> (kind, seconds)."""
+    out = {}
     for proc in psutil.process_iter(["name"]):
         if "chrom" in (proc.info["name"] or ""):
             with contextlib.suppress(psutil.Error):
                 times = proc.cpu_times()
-                total += times.user + times.system
-    return total
+                out[proc.pid] = (_kind(proc), times.user + times.system)
+    return out
+
+
+def _browser_cpu() -> float:
+    """CPU seconds used so far by every Chromium process on the machine."""
+    return sum(seconds for _, seconds in chromium_cpu().values())
 
 
 def measure(

@@ -13,13 +13,13 @@ printed. Not a timed test: the figures vary with the machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import time
 
 import psutil
 from websockets.sync.client import connect
 
+from tests.benchmarks.app_live import chromium_cpu
 from tests.e2e.browser_helpers import open_app
 from tests.e2e.server import app_and_chromium
 
@@ -44,27 +44,6 @@ LOOPS_JS = """([mode, query, period]) => {
   if (mode === 'socket') viaSocket();
   if (mode === 'timer') (async () => { while (!window.__stop) await pause(); })();
 }"""
-
-
-def _kind(proc: psutil.Process) -> str:
-    command = " ".join(proc.cmdline())
-    if "--type=utility" in command and "network" in command.lower():
-        return "network"
-    for kind in ("renderer", "gpu-process", "utility"):
-        if f"--type={kind}" in command:
-            return kind
-    return "browser"
-
-
-def chromium_cpu() -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of every Chromium process: pid -> (its kind, seconds)."""
-    out = {}
-    for proc in psutil.process_iter(["name"]):
-        if "chrom" in (proc.info["name"] or ""):
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                out[proc.pid] = (_kind(proc), times.user + times.system)
-    return out
 
 
 def browser_share(page, mode: str, seconds: float) -> dict[str, float]:
