@@ -224,7 +224,7 @@ def test_where_the_frame_socket_is_refused_fast_frames_come_by_fetch(page, app_u
     after = page.evaluate(STATS_JS)
     assert after["socket"] == 0
     assert after["fast"] - before["fast"] > 2 * (after["acks"] - before["acks"])
-    assert after["fetched"] - before["fetched"] >= after["fast"] - before["fast"]
+    assert after["fetched"] >= after["fast"]  # every fast frame drawn was asked by fetch
     click(page, "Pause")
     _frozen_within(page, 5.0)
     assert page.evaluate(STATS_JS)["failed"] == 0
