@@ -390,14 +390,14 @@ class Student:
                 self.result.bytes_received += len(data)
                 self._handle(P.read(data))
         except ConnectionClosed as err:
-            if not self._closing:
-                self._lost(err)
+            self._lost(err)
         else:
-            if not self._closing:
-                self._lost(None)
+            self._lost(None)
 
     def _lost(self, err) -> None:
-        if not self.result.disconnected:
+        """The server dropped the session (not a send that raced this tab's own close: the
+        live view's ack may be on its way as the student leaves)."""
+        if not self._closing and not self.result.disconnected:
             self.result.disconnected = self.result.lost_connection = True
             self.result.error(f"disconnected by the server: {err}")
         self.changed.set()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from websockets.exceptions import ConnectionClosedError
+from websockets.frames import Close
 
 from tests.load.classroom import Plan, run_plan
+from tests.load.student import Student
 
 
 @pytest.mark.slow
@@ -37,3 +42,29 @@ def test_two_students_press_play_and_train(app_url):
     server = rep["server"]
     assert server["rss_one_tab_mb"] > server["rss_idle_mb"] > 0
     assert server["cpu_percent_training"] > 10  # the server really trained
+
+
+def _send_on_closed_socket(student, closing: bool) -> None:
+    """The live view acks while the socket is closed (by the student leaving, or the server)."""
+
+    class ClosedSocket:
+        async def send(self, data):
+            raise ConnectionClosedError(None, Close(1000, ""), None)  # "sent 1000 (OK)"
+
+    student.ws, student._closing = ClosedSocket(), closing
+    asyncio.run(student._send(b"ack"))
+
+
+def test_an_ack_that_meets_the_students_own_closing_socket_is_not_an_error():
+    student = Student(0, "http://127.0.0.1:9", seconds=1)
+    _send_on_closed_socket(student, closing=True)
+    assert student.result.errors == [] and not student.result.disconnected
+
+
+def test_a_socket_the_server_closed_is_an_error():
+    student = Student(0, "http://127.0.0.1:9", seconds=1)
+    _send_on_closed_socket(student, closing=False)
+    assert student.result.disconnected
+    assert student.result.errors == [
+        "disconnected by the server: sent 1000 (OK); no close frame received"
+    ]
