@@ -29,7 +29,18 @@ def _number(path: str, label: str, **kwargs) -> None:
     lo, hi = C.limits(path)
     if not C.field_metadata(path).get("integer"):
         kwargs.setdefault("format", "%g")
-    st.number_input(label, lo, hi, key=W.key(path), **kwargs)
+    _number_box(st, label, lo, hi, W.key(path), **kwargs)
+
+
+def _number_box(where, label: str, lo, hi, key: str, **kwargs) -> None:
+    """A number box whose default is the value it shows: Streamlit's browser side falls back
+    to a number box's default when it loses the box's state (seen after a reconnect to a
+    restarted server), and the default default is the minimum, which the next click would
+    then apply (10 points, 1 unit per layer). The value still comes from session state."""
+    value = st.session_state.get(key)
+    if value is not None:
+        kwargs["value"] = type(lo)(min(max(value, lo), hi))
+    where.number_input(label, lo, hi, key=key, **kwargs)
 
 
 def _slider(path: str, label: str, **kwargs) -> None:
@@ -142,7 +153,7 @@ def _render_layer(i: int) -> None:
     with st.container(border=True):
         top = st.columns([2, 3])
         lo, hi = C.limits("network.hidden.units")
-        top[0].number_input(f"Layer {i + 1} units", lo, hi, key=W.layer_key(i, "units"))
+        _number_box(top[0], f"Layer {i + 1} units", lo, hi, W.layer_key(i, "units"))
         top[1].selectbox(
             "Activation", C.choices("network.hidden.activation"), key=W.layer_key(i, "activation")
         )

@@ -232,3 +232,23 @@ def test_a_lesson_shows_its_key_chart_without_scrolling(browser, app_url, width,
         assert exception_boxes(page) == 0 and errors == []
     finally:
         context.close()
+
+
+def test_a_typed_number_stays_in_its_box_and_in_the_link(page, app_url):
+    """A number box's default follows its value (playground.controls._number_box): typing a new
+    value, stepping and rerunning keep what was typed, in the box and in the link."""
+    open_app(page, app_url)
+    units = page.get_by_label("Layer 1 units")
+    units.fill("7")
+    units.press("Enter")
+    link = lambda: page.evaluate("decodeURIComponent(location.search)")  # noqa: E731
+    wait_until(lambda: "network.hidden=7:" in link(), timeout=20)
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 1)
+    click(page, "Step")
+    wait_until(lambda: steps(page) == 2)
+    wait_idle(page)
+    assert units.input_value() == "7"
+    assert "network.hidden=7:" in link()
+    assert exception_boxes(page) == 0
+    assert page.js_errors == []

@@ -96,6 +96,24 @@ def test_architecture_controls_change_the_network():
     assert session(at).trainer.network.blocks[0].units == 7
 
 
+def test_every_number_box_offers_its_own_value_as_its_default():
+    """Streamlit's browser side falls back to a number box's default when it loses the box's
+    state (seen after a reconnect to a restarted server); a default at the minimum would then
+    be applied by the next click (10 points, 1 unit per layer). The default is what it shows,
+    from the link, after an edit and after a preset alike."""
+    at = open_app({"data.n_points": "300", "network.hidden": "6:tanh,3:relu"})
+    at.number_input(key=W.layer_key(1, "units")).set_value(5).run()
+    boxes = {box.key: box for box in at.number_input if box.key.startswith(W.PREFIX)}
+    assert {W.key("data.n_points"), W.layer_key(0, "units"), W.layer_key(1, "units")} <= set(boxes)
+    assert [boxes[W.layer_key(i, "units")].value for i in (0, 1)] == [6, 5]
+    assert boxes[W.key("data.n_points")].value == 300
+    for box in boxes.values():
+        assert box.proto.default == box.value, box.key
+    at.selectbox(key="preset_choice").select("vanishing_gradients").run()
+    units = at.number_input(key=W.layer_key(9, "units"))
+    assert units.value == units.proto.default == 8
+
+
 def test_a_preset_loads_from_the_menu():
     at = open_app()
     at.selectbox(key="preset_choice").select("vanishing_gradients").run()
