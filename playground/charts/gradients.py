@@ -38,10 +38,17 @@ def _has_data(history: History | None, metric: str) -> bool:
 
 
 def _layer_lines(
-    history: History, metric: str, names: list[str] | None, ytitle: str, height: int, rev: str
+    history: History,
+    metric: str,
+    names: list[str] | None,
+    ytitle: str,
+    height: int,
+    rev: str,
+    also: tuple[float, ...] = (),
 ) -> tuple[list[dict], dict]:
     """One line per layer on a log y axis, coloured dark (first layer) to bright (last):
-    the trace dicts and the layout dict."""
+    the trace dicts and the layout dict (`also`: values the y range must show besides the
+    data, where it is set)."""
     series = history.layers[metric]
     labels = layer_labels(names, len(series))
     colors = sequential_colors(len(series))
@@ -71,7 +78,19 @@ def _layer_lines(
     }
     if zeros:
         layout["annotations"] = [_zero_label(floor)]
+        layout["yaxis"]["range"] = zero_floor_range(series, floor, also)
     return data + zeros, style(layout, height=height, uirevision=rev, legend_side=True)
+
+
+def zero_floor_range(series, floor: float, also: tuple[float, ...] = ()) -> list[float]:
+    """A log y range (log10 units) from half a decade below the zeros' floor to a little above
+    the largest value (or `also`, such as a reference line), and at least two decades tall:
+    autorange around markers that all sit on the floor gives a sliver of an axis whose tick
+    labels read 994e-8, 996e-8, ... and hide the "0"."""
+    values = [v[np.isfinite(v) & (v > 0)] for v in (s.values for s in series if len(s))]
+    top = max([float(v.max()) for v in values if len(v)] + list(also), default=floor)
+    low = float(np.log10(floor))
+    return [low - 0.5, max(low + 2.0, float(np.log10(top)) + 0.3)]
 
 
 def zero_floor(series) -> float:
@@ -97,14 +116,18 @@ def _zero_markers(label: str, color: str, x: np.ndarray, floor: float, ytitle: s
 
 
 def _zero_label(floor: float) -> dict:
-    """The floor's label "0" beside the y axis (annotation y on a log axis is log10)."""
+    """The floor's label "0", just inside the plot above the markers, clear of the axis's tick
+    labels (annotation y on a log axis is log10)."""
     return {
         "xref": "paper",
-        "x": 0,
-        "xanchor": "right",
+        "x": 0.005,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "yshift": 4,
         "y": float(np.log10(floor)),
         "text": "0",
         "showarrow": False,
+        "bgcolor": "rgba(255,255,255,0.8)",
         "font": {"size": 12, "color": MUTED},
     }
 
@@ -150,14 +173,18 @@ def gradient_heatmap(
     lo, hi = int(all_steps.min()), int(all_steps.max())
     grid = np.unique(np.linspace(lo, hi, min(max_columns, len(np.unique(all_steps)))).round())
     z = np.full((len(series), len(grid)), np.nan)
+    zero = np.zeros(z.shape, dtype=bool)
     for i, s in enumerate(series):
+        if not len(s):
+            continue
+        zero[i] = _nearest(s.steps, s.values, grid) == 0
         logv = np.log10(positive_or_nan(s.values))
         ok = np.isfinite(logv)
         if ok.sum() == 0:
             continue
         st = s.steps[ok]
         row = np.interp(grid, st, logv[ok])
-        row[(grid < st[0]) | (grid > st[-1])] = np.nan
+        row[(grid < st[0]) | (grid > st[-1]) | zero[i]] = np.nan
         z[i] = row
     heatmap = {
         "type": "heatmap",
@@ -173,8 +200,51 @@ def gradient_heatmap(
         "yaxis": top_down(labels),
         "xaxis": {"title": {"text": "step"}},
     }
+    data = [heatmap]
+    if zero.any():
+        data.append(_zero_cells(grid, labels, zero))
+        layout["annotations"] = [ZERO_CELLS_NOTE]
     mark_shown_step(layout, marker_step)
-    return figure([heatmap], style(layout, height=height, uirevision=uirevision, legend=False))
+    return figure(data, style(layout, height=height, uirevision=uirevision, legend=False))
+
+
+ZERO_CELL_COLOR = "#000000"  # darker than the colour scale's darkest: no gradient at all
+ZERO_CELLS_NOTE = {
+    "xref": "paper",
+    "yref": "paper",
+    "x": 1,
+    "y": 1,
+    "xanchor": "right",
+    "yanchor": "bottom",
+    "text": "black: exactly 0",
+    "showarrow": False,
+    "font": {"size": 11, "color": MUTED},
+}
+
+
+def _nearest(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The recorded value nearest in step to each grid column (NaN outside the record)."""
+    right = np.clip(np.searchsorted(steps, grid), 0, len(steps) - 1)
+    left = np.clip(right - 1, 0, None)
+    index = np.where(np.abs(grid - steps[left]) <= np.abs(steps[right] - grid), left, right)
+    out = np.asarray(values, dtype=np.float64)[index]
+    out[(grid < steps[0]) | (grid > steps[-1])] = np.nan
+    return out
+
+
+def _zero_cells(grid: np.ndarray, labels: list[str], zero: np.ndarray) -> dict:
+    """The cells where the layer's gradient norm was exactly 0, in black over the heatmap (log10
+    of 0 has no colour on its scale, and a dead layer's row would otherwise be blank)."""
+    return {
+        "type": "heatmap",
+        "x": f32(grid),
+        "y": labels,
+        "z": f32(np.where(zero, 0.0, np.nan)),
+        "colorscale": [[0, ZERO_CELL_COLOR], [1, ZERO_CELL_COLOR]],
+        "showscale": False,
+        "hovertemplate": "%{y}<br>step %{x:.0f}<br>‖g‖ = 0 exactly<extra></extra>",
+        "name": "exactly 0",
+    }
 
 
 def update_ratios(
@@ -190,7 +260,13 @@ def update_ratios(
     if not _has_data(history, "update_ratio"):
         return empty_figure(height=height, uirevision=uirevision)
     data, layout = _layer_lines(
-        history, "update_ratio", layer_names, "update / weight", height, uirevision
+        history,
+        "update_ratio",
+        layer_names,
+        "update / weight",
+        height,
+        uirevision,
+        also=(HEALTHY_UPDATE_RATIO,),
     )
     steps = np.concatenate([s.steps for s in history.layers["update_ratio"] if len(s)])
     x0, x1 = float(steps.min()), float(steps.max())

@@ -102,6 +102,13 @@ def text_of(box) -> str:
     return box.inner_text()
 
 
+ZERO_CELLS_DRAWN_JS = """() => {
+  const div = document.querySelector('.bp-liveview-chart[data-chart="gradient_heatmap_chart"]');
+  const zeros = ((div && div.data) || []).find((trace) => trace.name === 'exactly 0');
+  return Boolean(zeros) && Array.from(zeros.z).some((row) => Array.from(row).some((v) => v === 0));
+}"""
+
+
 def test_the_doctor_names_the_dead_units_of_the_relu_circle(page, app_url):
     open_app(page, app_url, RELU_CIRCLE_AT_LR_10)
     click(page, "Play")
@@ -114,6 +121,8 @@ def test_the_doctor_names_the_dead_units_of_the_relu_circle(page, app_url):
     assert "Training doctor" in body
     assert "Evidence:" in body and "Fix:" in body and "Reference:" in body
     assert exception_boxes(page) == 0
+    # Zero gradients are visible as such: black cells in the heatmap, the floor marked "0".
+    assert page.evaluate(ZERO_CELLS_DRAWN_JS)
     screenshot(page, "explain_01_doctor_dead_units")
     finding = page.locator('[data-testid="stAlert"]').filter(has_text="Dead ReLUs").first
     shot(finding, "explain_01_doctor_finding")

@@ -120,3 +120,40 @@ def test_zero_update_ratios_are_drawn_too_beside_the_reference():
     assert len(zero_markers(fig)) == 1
     texts = annotation_texts(fig)
     assert "0" in texts and any("1e-3" in t for t in texts)
+
+
+def test_a_dead_net_gets_a_y_axis_that_shows_its_zeros_and_their_label():
+    """All norms exactly 0 (the circle's ReLUs at learning rate 10): two decades around the floor,
+    not a sliver autoranged around markers on one value."""
+    for fig in (
+        gradient_norms(dead_history(zero_from=1), ["hidden 1", "output"]),
+        gradient_norms(dead_history(zero_from=51), ["hidden 1", "output"]),
+    ):
+        low, high = fig.layout.yaxis.range
+        floor = float(np.log10(zero_markers(fig)[0].y[0]))
+        assert low < floor < high and high - low >= 2.0
+        label = next(a for a in fig.layout.annotations if a.text == "0")
+        assert label.y == floor and label.xanchor == "left"  # inside the plot, clear of ticks
+    h = History(1)
+    for s in range(1, 11):
+        h.layers["update_ratio"][0].append(s, 0.0)
+    low, high = update_ratios(h, ["output"]).layout.yaxis.range
+    assert low < -3 < high  # the 1e-3 reference line stays in view
+    assert gradient_norms(make_history(3, 200), NAMES[:3]).layout.yaxis.range is None
+
+
+def test_exact_zeros_are_black_cells_in_the_heatmap():
+    """log10(0) has no colour: a dead layer's row would be blank. Its zero cells are black,
+    with a note saying so; cells where the gradient was positive keep their colour."""
+    fig = gradient_heatmap(dead_history(zero_from=51), ["hidden 1", "output"])
+    colours, zeros = fig.data
+    assert zeros.hovertemplate.count("0 exactly") == 1
+    z = np.asarray(zeros.z, dtype=float)
+    shown = np.asarray(colours.z, dtype=float)
+    x = np.asarray(zeros.x, dtype=float)
+    assert (z[:, x >= 51] == 0).all() and np.isnan(z[:, x < 50]).all()
+    assert np.isnan(shown[:, x >= 51]).all() and np.isfinite(shown[:, x < 50]).all()
+    assert "black: exactly 0" in annotation_texts(fig)
+    dead = gradient_heatmap(dead_history(zero_from=1), ["hidden 1", "output"])
+    assert (np.asarray(dead.data[1].z, dtype=float) == 0).all()
+    assert len(gradient_heatmap(make_history(3, 200), NAMES[:3]).data) == 1
