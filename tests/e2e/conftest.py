@@ -50,6 +50,9 @@ def page(browser):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The live view warns on the console when a chart fails to draw (which chart, and why):
+    # printed, so a failing test's captured output says it.
+    page.on("console", lambda msg: msg.type == "warning" and print("browser:", msg.text))
     page.js_errors = errors
     yield page
     context.close()
