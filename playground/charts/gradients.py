@@ -54,7 +54,8 @@ def _layer_lines(
     colors = sequential_colors(len(series))
     data, zeros = [], []
     per_line = max(100, min(500, POINTS_PER_FIGURE // max(1, len(series))))
-    floor = zero_floor(series)
+    extent = _positive_extent(series)
+    floor = ZERO_FLOOR if extent is None else extent[0] / ZERO_BELOW
     for label, color, s in zip(labels, colors, series, strict=True):
         if not len(s):
             continue
@@ -78,27 +79,28 @@ def _layer_lines(
     }
     if zeros:
         layout["annotations"] = [_zero_label(floor)]
-        layout["yaxis"]["range"] = zero_floor_range(series, floor, also)
+        top = max((extent[1] if extent else floor, *also))
+        layout["yaxis"]["range"] = _zero_floor_range(floor, top)
     return data + zeros, style(layout, height=height, uirevision=rev, legend_side=True)
 
 
-def zero_floor_range(series, floor: float, also: tuple[float, ...] = ()) -> list[float]:
+def _zero_floor_range(floor: float, top: float) -> list[float]:
     """A log y range (log10 units) from half a decade below the zeros' floor to a little above
-    the largest value (or `also`, such as a reference line), and at least two decades tall:
+    `top` (the largest value, or a reference line above it), at least two decades tall:
     autorange around markers that all sit on the floor gives a sliver of an axis whose tick
     labels read 994e-8, 996e-8, ... and hide the "0"."""
-    values = [v[np.isfinite(v) & (v > 0)] for v in (s.values for s in series if len(s))]
-    top = max([float(v.max()) for v in values if len(v)] + list(also), default=floor)
     low = float(np.log10(floor))
     return [low - 0.5, max(low + 2.0, float(np.log10(top)) + 0.3)]
 
 
-def zero_floor(series) -> float:
-    """Where exact zeros are drawn on a log axis: ZERO_BELOW times below the smallest positive
-    finite value of any series (ZERO_FLOOR if there is none)."""
+def _positive_extent(series) -> tuple[float, float] | None:
+    """(smallest, largest) positive finite value of any series; None if there is none. Exact
+    zeros are drawn ZERO_BELOW times below the smallest (at ZERO_FLOOR if there is none)."""
     positive = [v[np.isfinite(v) & (v > 0)] for v in (s.values for s in series if len(s))]
-    smallest = min((float(v.min()) for v in positive if len(v)), default=None)
-    return ZERO_FLOOR if smallest is None else smallest / ZERO_BELOW
+    positive = [v for v in positive if len(v)]
+    if not positive:
+        return None
+    return min(float(v.min()) for v in positive), max(float(v.max()) for v in positive)
 
 
 def _zero_markers(label: str, color: str, x: np.ndarray, floor: float, ytitle: str) -> dict:
