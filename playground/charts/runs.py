@@ -28,7 +28,7 @@ from playground.charts.common import (
     subplot_grid,
 )
 from playground.charts.gradients import HEALTHY_UPDATE_RATIO
-from playground.charts.training_curves import mark_shown_step, step_note
+from playground.charts.training_curves import leave_room, loss_axis, mark_shown_step, step_note
 
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # A, B, C, D: blue, red, green, purple
 RUN_COLOR_NAMES = ("blue", "red", "green", "violet")  # the same, as Streamlit's Markdown names
@@ -102,9 +102,11 @@ def run_curves(
     marker_step: int | None = None,
     height: int = 420,
     uirevision: str = "loss",
+    room: bool = False,
 ) -> go.Figure:
     """Train (solid) and test (dotted) loss, and accuracy below when recorded, of every run
-    against step: one colour per run, one legend group per run named after it."""
+    against step: one colour per run, one legend group per run named after it. `room` (while
+    training): the step axis reaches on to `room_end` of the newest step."""
     has = [r for r in runs if any(len(r.history.run[k]) for k in ("train_loss", "val_loss"))]
     if not has:
         return empty_figure(title="Loss", height=height, uirevision=uirevision)
@@ -139,10 +141,13 @@ def run_curves(
             trace |= {"name": f"{run.name} {label}", "hovertemplate": hover} | _group(run.name)
             trace["showlegend"] = row == 1
             data.append(on_axes(trace, row))
-    layout["yaxis"] |= {"title": {"text": "loss"}, "type": "log" if log_y else "linear"}
+    layout["yaxis"] |= loss_axis(log_y)
     if has_acc:
         layout["yaxis2"] |= {"title": {"text": "accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
     layout[f"xaxis{axis_id(rows)}"]["title"] = {"text": "step"}
+    if room:
+        newest = (r.history.run[k].steps for r in has for k in ("train_loss", "val_loss"))
+        leave_room(layout, rows, max(s[-1] for s in newest if len(s)))
     _marks(layout, runs, marker_step, rows)
     return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 

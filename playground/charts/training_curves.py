@@ -4,6 +4,7 @@ were restored."""
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from core.early_stopping import MONITOR_LABELS
@@ -160,6 +161,34 @@ def _early_stopping_marks(
         _mark(layout, es.stopped_step, restored, STOP, "es_restored", 0.78)
 
 
+ROOM_ENDS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0)  # x 10^k
+ROOM = 1.1  # the step axis reaches at least this far past the newest step
+
+
+def room_end(step: float) -> float:
+    """The first of 1, 1.5, 2, 3, 5, 7 (x 10^k) at or past ROOM x `step`: where a growing step
+    axis ends. It moves about six times a decade of steps, not with every step, so that
+    between its moves the live view redraws the curves without Plotly (liveview.js)."""
+    want = max(ROOM * float(step), 1.0)
+    decade = 10.0 ** np.floor(np.log10(want))
+    return next(end * decade for end in ROOM_ENDS if end * decade >= want * (1 - 1e-9))
+
+
+def loss_axis(log_y: bool) -> dict:
+    """The loss axis: log, or linear from 0 (a loss is never below it, and a falling loss
+    then stays inside the axis: the live view redraws it without Plotly, liveview.js)."""
+    if log_y:
+        return {"title": {"text": "loss"}, "type": "log"}
+    return {"title": {"text": "loss"}, "type": "linear", "rangemode": "tozero"}
+
+
+def leave_room(layout: dict, rows: int, step: float) -> None:
+    """The step axes of `rows` stacked subplots autorange over the data and room_end(step)."""
+    end = room_end(step)
+    for n in range(1, rows + 1):
+        layout[f"xaxis{axis_id(n)}"]["autorangeoptions"] = {"include": [end]}
+
+
 def _line(x, y, line: dict, name: str, hover: str, row: int, **extra) -> dict:
     trace = {"type": "scatter", "x": f32(x), "y": f32(y), "mode": "lines", "line": line}
     return on_axes(trace | {"name": name, "hovertemplate": hover} | extra, row)
@@ -176,11 +205,13 @@ def loss_curves(
     height: int = 420,
     uirevision: str = "loss",
     marker_step: int | None = None,
+    room: bool = False,
 ) -> go.Figure:
     """Train/test loss (top) and accuracy (bottom, when recorded) against step.
 
     Batch loss is drawn light under the evaluation curves as bucket means (<= 500 points).
     `marker_step`: the step the time-travel slider shows, marked by a dashed line.
+    `room` (while training): the step axis reaches on to `room_end` of the newest step.
     """
     run = history.run if history is not None else {}
     names = ["batch_loss", "train_loss", "val_loss"]
@@ -206,10 +237,12 @@ def loss_curves(
         line = {"color": color, "width": 2, "dash": "solid" if "train" in key else "dot"}
         hover = "step %{x:.0f}<br>" + label + " %{y:.4g}<extra></extra>"
         data.append(_line(x, y, line, label, hover, row, legendgroup=key.split("_")[0]))
-    layout["yaxis"] |= {"title": {"text": "loss"}, "type": "log" if log_y else "linear"}
+    layout["yaxis"] |= loss_axis(log_y)
     if has_acc:
         layout["yaxis2"] |= {"title": {"text": "accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
     layout[f"xaxis{axis_id(rows)}"]["title"] = {"text": "step"}
+    if room:
+        leave_room(layout, rows, max(run[n].steps[-1] for n in names if len(run[n])))
     if early_stopping is not None:
         _early_stopping_marks(layout, history, early_stopping, rows)
     if divergence is not None and divergence.diverged and divergence.step is not None:

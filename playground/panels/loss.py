@@ -21,8 +21,11 @@ def render(
     """One run's curves, or (`runs`) every run's overlaid; `step`: the step shown, marked."""
     log_y = st.toggle("Log-scale loss", key="log_loss")
     if runs is not None:
-        fig = charts.run_curves(runs, log_y=log_y, marker_step=step)
-        again = lambda: charts.run_curves(run_panel.curves_now(session), log_y=log_y)  # noqa: E731
+        room = session.running  # while training: the step axis grows in steps (liveview.js)
+        fig = charts.run_curves(runs, log_y=log_y, marker_step=step, room=room)
+        again = lambda: charts.run_curves(  # noqa: E731
+            run_panel.curves_now(session), log_y=log_y, room=session.running
+        )
         plot(fig, "loss_chart", "run_curves", again=again)
         return
     again = functools.partial(_figure, session, log_y)  # fast frames: the curves then
@@ -32,5 +35,10 @@ def render(
 def _figure(session: PlaygroundSession, log_y: bool, step: int | None = None):
     snap = session.trainer.snapshot(weights=False)
     return charts.loss_curves(
-        snap.history, snap.early_stopping, snap.divergence, log_y=log_y, marker_step=step
+        snap.history,
+        snap.early_stopping,
+        snap.divergence,
+        log_y=log_y,
+        marker_step=step,
+        room=session.running,  # while training: the step axis grows in steps (liveview.js)
     )

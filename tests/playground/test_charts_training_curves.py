@@ -6,7 +6,8 @@ import numpy as np
 
 from core.history import History
 from core.telemetry import DivergenceState, EarlyStoppingState
-from playground.charts import CAPTIONS, loss_curves
+from playground.charts import CAPTIONS, RunCurves, loss_curves, run_curves
+from playground.charts.training_curves import room_end
 from tests.playground.test_charts_common import annotation_texts, assert_empty_state, make_history
 
 
@@ -104,3 +105,30 @@ def test_the_held_out_split_has_one_name_as_in_the_metrics():
         text = " ".join(words).lower()
         assert "test loss" in text and "test accuracy" in text
         assert "validation" not in text and "val_" not in text, text
+
+
+def test_room_ends_sit_past_the_step_on_a_short_scale():
+    ends = [room_end(step) for step in range(0, 100_000, 37)]
+    assert all(end >= 1.1 * step for end, step in zip(ends, range(0, 100_000, 37), strict=True))
+    assert ends == sorted(ends)  # never shrinks while training goes on
+    assert {room_end(s) for s in (95, 120, 136)} == {150.0}  # one end over a stretch of steps
+    assert room_end(137) == 200.0 and room_end(0) == 1.0
+    mantissas = {round(end / 10 ** np.floor(np.log10(end)), 6) for end in set(ends)}
+    assert mantissas <= {1.0, 1.5, 2.0, 3.0, 5.0, 7.0}
+
+
+def test_room_while_training_reaches_every_step_axis_past_the_newest_step():
+    h = make_history(3, 3000)
+    fig = loss_curves(h, room=True)
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):  # loss and accuracy share the steps
+        assert list(axis.autorangeoptions.include) == [5000]
+    assert loss_curves(h).layout.xaxis2.autorangeoptions.include is None  # paused: tight
+    curves = run_curves([RunCurves("a", h), RunCurves("b", make_history(3, 4000))], room=True)
+    assert list(curves.layout.xaxis2.autorangeoptions.include) == [5000]
+
+
+def test_a_linear_loss_axis_starts_at_zero():
+    h = make_history(3, 3000)
+    assert loss_curves(h).layout.yaxis.rangemode == "tozero"
+    assert loss_curves(h, log_y=True).layout.yaxis.rangemode is None
+    assert run_curves([RunCurves("a", h)]).layout.yaxis.rangemode == "tozero"
