@@ -34,9 +34,11 @@ LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
 # in every Streamlit frame (one per pacing.SLOW_FRAME_INTERVAL).
 INSPECTION_CADENCE = 2
 # Fast frames redraw the output maps in each, and these charts (by key, or key prefix before
-# "_<run>") in one out of so many: a diagram or the curves cost the browser 20-40 ms a redraw
-# (tests.benchmarks.app_live: at 8, 0.63 core of browser CPU; at 16, 0.55-0.61).
-FAST_CADENCE = {"loss_chart": 16, "network_chart": 16}
+# "_<run>") in one out of so many. liveview.js redraws the curves and diagrams while training
+# without Plotly (a light redraw: about 1-3 ms of script, where Plotly's replot takes 20-40),
+# but the browser still lays out, paints and rasters each redraw, about 6 ms a chart in all
+# (tests.benchmarks.app_live: at 4, 4 redraws/s of each for 0.03-0.05 core more than at 16).
+FAST_CADENCE = {"loss_chart": 4, "network_chart": 4}
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
 INSPECTION_CHARTS = inspection.CHART_KEYS

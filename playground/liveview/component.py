@@ -245,6 +245,7 @@ def plot(
         full=current.full,
         uirevision=current.uirevision,
         plotly_url=plotly_url(),
+        live=current.running,
     )
     _component(key=key, data=part, on_clicked_change=clicked)
     current.members.append(key)

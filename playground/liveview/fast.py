@@ -115,6 +115,7 @@ def frame(view: FastView, drawn: int) -> bytes:
                 full=False,
                 uirevision=view.uirevision,
                 plotly_url=view.plotly_url,
+                live=True,
             )
             for key, recipe in view.charts.items()
             if view.due(key)

@@ -48,15 +48,23 @@ class FrameBuilder:
     renders: int = 0  # Streamlit frames rendered (fast frames not counted): what cadences count
 
     def chart(
-        self, chart: Chart, *, frame: int, full: bool, uirevision: str, plotly_url: str
+        self,
+        chart: Chart,
+        *,
+        frame: int,
+        full: bool,
+        uirevision: str,
+        plotly_url: str,
+        live: bool = False,
     ) -> bytes:
-        """One chart's part of frame `frame` (UTF-8 JSON)."""
+        """One chart's part of frame `frame` (UTF-8 JSON). `live`: drawn while training (the
+        browser may redraw it without Plotly: liveview.js, lightPlan)."""
         head = {
             "role": "chart",
             "frame": frame,
             "uirevision": uirevision,
             "plotly_url": plotly_url,
-        }
+        } | ({"live": True} if live else {})
         part = (json.dumps(head)[:-1] + ',"chart":' + self._spec(chart, full) + "}").encode()
         self.sent[chart.id] = part
         return part

@@ -44,13 +44,18 @@ SCENARIOS = {
 OPENED = {MICROSCOPE: "Backprop microscope", ALL_VIEWS: "All"}
 TARGET_REDRAWS, TARGET_STEPS, TARGET_PAUSE, TARGET_BROWSER = 15.0, 200.0, 0.5, 0.6
 TARGET_COMPARISON_REDRAWS, COMPARISON_RUNS = 3.0, 3
+FAST_RATE_CHARTS = ("loss_chart", "network_chart")  # redrawn at the output map's rate
+FAST_RATE_SHARE = 0.9  # of the map's redraws, at least
 LIVEVIEW_JS = """() => {
   const s = window.__bpLiveviewStats || {frames: 0, waitMs: 0, chartMs: {}};
   return {frames: s.frames, waitMs: s.waitMs,
           chartMs: Object.values(s.chartMs).reduce((a, b) => a + b, 0)};
 }"""
 
-CHART_MS_JS = "() => ({...((window.__bpLiveviewStats || {}).chartMs || {})})"
+CHART_MS_JS = """() => {
+  const s = window.__bpLiveviewStats || {};
+  return {ms: {...(s.chartMs || {})}, parts: {...(s.parts || {})}, light: {...(s.light || {})}};
+}"""  # per chart: Plotly's time, parts drawn, and parts drawn by a light redraw
 
 # Records (time, value) each time the "Steps" metric's text changes.
 OBSERVER_JS = """() => {
@@ -174,10 +179,15 @@ def measure(
         "server_cpu_ms_per_redraw": 1000.0 * cpu / max(redraws, 1),
         "server_cpu_share": cpu / seconds,
         "browser_cpu_share": (browser1 - browser0) / seconds,
-        "draw_ms_per_frame_by_chart": {
-            key: (ms - charts0.get(key, 0.0)) / frames for key, ms in charts1.items()
-        },
+        "draw_ms_per_frame_by_chart": _per(charts0["ms"], charts1["ms"], frames),
+        "redraws_per_s_by_chart": _per(charts0["parts"], charts1["parts"], seconds),
+        "light_per_s_by_chart": _per(charts0["light"], charts1["light"], seconds),
     }
+
+
+def _per(before: dict, after: dict, over: float) -> dict:
+    """Per chart: how much a counter grew, divided by `over`."""
+    return {key: (value - before.get(key, 0.0)) / over for key, value in after.items()}
 
 
 def main() -> None:
@@ -224,10 +234,27 @@ def _print(results: dict) -> None:
         )
     print("(frames: every live chart redrawn; per frame: ack to drawn, of which Plotly.react;")
     print(" server and browser: CPU share of one core while training)")
+    for name, r in results.items():
+        rates, light = r["redraws_per_s_by_chart"], r["light_per_s_by_chart"]
+        shown = ", ".join(
+            f"{key} {rates.get(key, 0.0):.1f} ({light.get(key, 0.0):.1f} light)"
+            for key in FAST_RATE_CHARTS + ("output_chart",)
+        )
+        print(f"({name}: redraws/s by chart: {shown})")
     checks = []
     for name in ("default", MICROSCOPE):
         d = results.get(name)
         if d is not None:
+            rates = d["redraws_per_s_by_chart"]
+            checks.append(
+                (
+                    f"loss curves and diagram at the map's rate ({name})",
+                    all(
+                        rates.get(key, 0.0) >= FAST_RATE_SHARE * rates.get("output_chart", 1.0)
+                        for key in FAST_RATE_CHARTS
+                    ),
+                )
+            )
             checks += [
                 (f"redraws/s >= 15 ({name})", d["redraws_per_s"] >= TARGET_REDRAWS),
                 (f"browser <= 0.6 core ({name})", d["browser_cpu_share"] <= TARGET_BROWSER),

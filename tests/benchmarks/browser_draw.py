@@ -14,20 +14,15 @@ nothing changed (the last UNCHANGED frames, with no training between), and the b
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
 import statistics
-import tempfile
-import threading
 import time
-from pathlib import Path
 
 from core.trainer import Trainer
 from playground import charts
-from playground.liveview.component import FRONTEND, PLOTLY_DIR
 from playground.liveview.frames import Chart, FrameBuilder
 from tests.benchmarks.chart_speed import OUTPUT_RESOLUTION, builders, trained
+from tests.e2e.liveview_page import open_page, served
 from tests.e2e.server import CHROMIUM_ARGS, chromium_path
 
 UNCHANGED = 3  # frames drawn again at the end with nothing changed
@@ -39,35 +34,21 @@ LIVE_CHARTS = (
     "gradient_norms",
     "gradient_heatmap",
 )
-PAGE = """<!doctype html><html><head><style>{css}</style></head><body>
-<div id="charts"></div>
-<script type="module">
-import entry from "./liveview.js";
+RUN = """
 const frames = {frames};
-const holders = new Map();
 window.run = async () => {{
   const times = {{}};
   for (const frame of frames) {{
     for (const part of frame) {{
       const id = part.chart.id;
-      if (!holders.has(id)) {{
-        const div = document.createElement("div");
-        div.style.width = "560px";
-        document.getElementById("charts").appendChild(div);
-        holders.set(id, div);
-      }}
       const before = (window.__bpLiveviewStats.chartMs || {{}})[id] || 0;
-      const call = {{data: JSON.stringify(part), parentElement: holders.get(id)}};
-      entry({{...call, setTriggerValue: () => {{}}}});
-      const view = window.__bpLiveview.charts.get(id);
-      while (view.drawnFrame < part.frame) await new Promise((r) => setTimeout(r, 0));
+      await window.draw(part);
       (times[id] = times[id] || []).push(window.__bpLiveviewStats.chartMs[id] - before);
     }}
   }}
   return times;
 }};
-window.ready = true;
-</script></body></html>"""
+"""
 
 
 def output_image(trainer: Trainer) -> dict:
@@ -80,15 +61,25 @@ def output_image(trainer: Trainer) -> dict:
     return {"output_image": lambda: charts.output_figure(ds, xs, pred, ys, image=True)}
 
 
-def recorded_frames(trainer: Trainer, count: int, steps: int) -> tuple[list, dict]:
+def training_curves(trainer: Trainer) -> dict:
+    """The loss curves as they travel while training (their step axis with room to grow)."""
+    snap = trainer.snapshot(weights=False)
+    history, stopping, divergence = snap.history, snap.early_stopping, snap.divergence
+    return {"loss_curves": lambda: charts.loss_curves(history, stopping, divergence, room=True)}
+
+
+def recorded_frames(
+    trainer: Trainer, count: int, steps: int, light: bool = False
+) -> tuple[list, dict]:
     """`count` frames of parts, `steps` training steps apart, then UNCHANGED frames with no
     training between (what a frame costs when nothing in it changed); bytes per chart and
-    frame."""
+    frame. `light`: the parts after the first are marked live, as while training (liveview.js
+    may then redraw a chart without Plotly, see its lightPlan)."""
     builder, frames, sizes = FrameBuilder(), [], {}
     for number in range(1, count + UNCHANGED + 1):
         if number <= count:
             trainer.run(1e9, max_steps=steps)
-        made = builders(trainer) | output_image(trainer)
+        made = builders(trainer) | output_image(trainer) | training_curves(trainer)
         parts = []
         for key in LIVE_CHARTS:
             if key in made:
@@ -100,42 +91,22 @@ def recorded_frames(trainer: Trainer, count: int, steps: int) -> tuple[list, dic
                     plotly_url="./plotly.min.js",
                 )
                 sizes.setdefault(key, []).append(len(part))
-                parts.append(json.loads(part))
+                parts.append(json.loads(part) | {"live": light and number > 1})
         frames.append(parts)
     return frames, sizes
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 def draw(frames: list) -> dict:
     """Draw every frame in Chromium; ms per redraw per chart (the first, whole, left out)."""
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "liveview.js").write_text((FRONTEND / "liveview.js").read_text())
-        (root / "plotly.min.js").write_text((PLOTLY_DIR / "plotly.min.js").read_text())
-        css = (FRONTEND / "liveview.css").read_text()
-        page_text = PAGE.format(css=css, frames=json.dumps(frames))
-        (root / "index.html").write_text(page_text)
-        handler = functools.partial(_QuietHandler, directory=folder)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("pageerror", lambda e: print("page error:", e))
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            page.evaluate("""() => new Promise((resolve) => {
-              const s = document.createElement('script'); s.src = './plotly.min.js';
-              s.onload = resolve; document.head.appendChild(s); })""")
-            page.wait_for_function("window.ready === true")
-            per_chart = page.evaluate("async () => await window.run()")
-            browser.close()
-        server.shutdown()
+    with served(RUN.format(frames=json.dumps(frames))) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("pageerror", lambda e: print("page error:", e))
+        open_page(page, url)
+        per_chart = page.evaluate("async () => await window.run()")
+        browser.close()
     return per_chart
 
 
@@ -144,8 +115,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--steps", type=int, default=200, help="training steps between frames")
     parser.add_argument("--preset", default=None)
+    parser.add_argument("--light", action="store_true", help="parts after the first live")
     args = parser.parse_args()
-    frames, sizes = recorded_frames(trained(args.preset, None, 0), args.frames, args.steps)
+    trainer = trained(args.preset, None, 0)
+    frames, sizes = recorded_frames(trainer, args.frames, args.steps, args.light)
     began = time.monotonic()
     times = draw(frames)
     print(f"{args.frames} frames drawn in {time.monotonic() - began:.1f} s")

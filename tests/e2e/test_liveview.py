@@ -19,10 +19,9 @@ X_RANGE_JS = """(id) => {
   const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
   return gd && gd._fullLayout ? [...gd._fullLayout.xaxis.range] : null;
 }"""
-TRACE_JS = """(id) => {
-  const gd = document.querySelector(`.bp-liveview-chart[data-chart="${id}"]`);
-  return JSON.stringify(gd.data.map(t => t.y));
-}"""
+LINES_JS = """(id) => [...document.querySelectorAll(
+  `.bp-liveview-chart[data-chart="${id}"] path.js-line`)].map((p) => p.getAttribute("d"))"""
+LIGHT_JS = "(id) => window.__bpLiveviewStats.light[id] || 0"  # parts drawn without Plotly
 ZOOMED_JS = """(id) => document.querySelector(
   `.bp-liveview-chart[data-chart="${id}"]`)._fullLayout.xaxis.autorange === false"""
 DRAG_BOX_JS = """(id) => {
@@ -100,10 +99,16 @@ def test_zoom_survives_three_seconds_of_training(page, app_url):
     page.mouse.up()
     wait_until(lambda: page.evaluate(ZOOMED_JS, chart))
     zoom = page.evaluate(X_RANGE_JS, chart)
-    data_before, steps_before = page.evaluate(TRACE_JS, chart), steps(page)
+    page.mouse.move(2, 2)  # off the chart: light redraws (under the pointer, Plotly's)
+    lines, light, steps_before = (
+        page.evaluate(LINES_JS, chart),
+        page.evaluate(LIGHT_JS, chart),
+        steps(page),
+    )
     time.sleep(3)
     assert steps(page) > steps_before
-    assert page.evaluate(TRACE_JS, chart) != data_before  # the curves moved on
+    assert page.evaluate(LINES_JS, chart) != lines  # the curves moved on
+    assert page.evaluate(LIGHT_JS, chart) > light  # drawn through the zoomed axes
     assert page.evaluate(X_RANGE_JS, chart) == pytest.approx(zoom)  # the zoom stayed
     assert page.evaluate(STATS_JS)["failed"] == 0  # no part went missing, nothing redrawn whole
     screenshot(page, "liveview_02_zoom_kept")
@@ -189,8 +194,8 @@ def test_while_training_the_output_map_redraws_its_image_and_not_its_points(page
 def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, app_url):
     """Served by playground/server.py, most frames are fast (a message on the frame socket, no
     Streamlit run): the output map and the metrics move on in each, the loss curves and the
-    diagram in one out of a few (`live.FAST_CADENCE`), the inspection charts in Streamlit
-    frames."""
+    diagram in one out of a few (`live.FAST_CADENCE`), mostly by light redraws (liveview.js
+    draws their lines and fills itself), the inspection charts in Streamlit frames."""
     _play(page, app_url)
     before = page.evaluate(STATS_JS)
     gradients = page.evaluate(FRAME_JS, "gradients_chart")
@@ -205,6 +210,8 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     assert after["socket"] - before["socket"] >= fast and after["fetched"] == 0  # no fetch
     assert len(shown) > streamlit + 2  # the metrics moved on between Streamlit frames
     assert len(curves) > streamlit + 1  # and the curves, in one fast frame out of a few
+    for chart in ("loss_chart", "network_chart"):
+        assert after["light"].get(chart, 0) > before["light"].get(chart, 0) + 2, chart
     wait_until(lambda: page.evaluate(FRAME_JS, "gradients_chart") > gradients, timeout=10)
     wait_until(lambda: page.evaluate(LATER_JS, ["output_chart", "loss_chart"]))  # a fast one
     click(page, "Pause")

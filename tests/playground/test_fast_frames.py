@@ -85,6 +85,7 @@ def test_a_fast_frame_trains_and_carries_the_output_map_and_the_metrics(served):
     assert set(answer["metrics"]) == {m.label for m in at.metric}
     (part,) = answer["parts"]
     assert part["chart"]["id"] == "output_chart" and part["frame"] == answer["id"]
+    assert part["live"] is True  # drawn while training: the browser may redraw it lightly
     image = part["chart"]["layout"]["images"][0]  # while training: the map as an image
     assert image["source"].startswith("data:image/png;base64,")
     # the points never change: the fast part leaves them out (null), the browser keeps them
@@ -128,6 +129,19 @@ def test_paused_a_fast_frame_answers_slow_and_trains_nothing(served):
     assert _driver(at)["fast_url"] is None
     assert _fast(at) == {"slow": True}
     assert session(at).trainer.step_count == trained
+
+
+def test_chart_parts_are_live_while_training_and_not_once_paused(served):
+    """A live part may be redrawn without Plotly (liveview.js); paused, Plotly draws each."""
+
+    def live_parts(at) -> set:
+        charted = {str(e.proto.id).rsplit("-", 1)[-1]: e for e in at.get("bidi_component")}
+        parts = [decode(e.proto.bytes) for key, e in charted.items() if key.endswith("_chart")]
+        return {part.get("live", False) for part in parts}
+
+    at = click(open_app(), "Play")
+    assert live_parts(at) == {True}
+    assert live_parts(click(at, "Pause")) == {False}
 
 
 def test_a_run_that_ends_in_a_fast_frame_reruns_the_page(served):
