@@ -39,6 +39,9 @@ INSPECTION_CADENCE = 2
 # but the browser still lays out, paints and rasters each redraw, about 6 ms a chart in all
 # (tests.benchmarks.app_live: at 4, 4 redraws/s of each for 0.03-0.05 core more than at 16).
 FAST_CADENCE = {"loss_chart": 4, "network_chart": 4}
+# With runs side by side a frame builds a diagram per run, and the server's CPU per frame is
+# the limit (app_live "3-run compare": 4.7 redraws/s at 16, 3.8 at 4): one out of 16.
+COMPARING_FAST_CADENCE = dict.fromkeys(FAST_CADENCE, 16)
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
 INSPECTION_CHARTS = inspection.CHART_KEYS
@@ -75,7 +78,7 @@ def _live_panel(session: PlaygroundSession, hidden: tuple[str, ...]) -> None:
             lock=session.lock,
             train=functools.partial(train_frame, session),
             slow_interval=pacing.slow_frame_interval(),
-            fast_cadence=FAST_CADENCE,
+            fast_cadence=COMPARING_FAST_CADENCE if session.comparing else FAST_CADENCE,
         ):
             _draw_panels(session, hidden)
 

@@ -211,12 +211,19 @@ def test_between_fast_frames_the_inspection_charts_redraw_in_every_streamlit_fra
 
 
 def test_the_curves_and_the_diagram_come_in_one_fast_frame_out_of_their_cadence(served):
-    from playground.live import FAST_CADENCE
+    from playground.live import COMPARING_FAST_CADENCE, FAST_CADENCE
+
+    at = click(open_app(), "Play")
+    n = FAST_CADENCE["network_chart"]
+    assert FAST_CADENCE["loss_chart"] == n > 1
+    charted = [sorted(p["chart"]["id"] for p in _fast(at)["parts"]) for _ in range(2 * n)]
+    every = ["loss_chart", "network_chart", "output_chart"]
+    assert charted == [every if (i + 1) % n == 0 else ["output_chart"] for i in range(2 * n)]
 
     at = click(open_app({"preset": "compare_vanishing_gradients"}), "Play")
     names = session(at).run_names
-    n = FAST_CADENCE["network_chart"]
-    assert FAST_CADENCE["loss_chart"] == n > 1
+    n = COMPARING_FAST_CADENCE["network_chart"]  # a diagram per run: less often
+    assert COMPARING_FAST_CADENCE["loss_chart"] == n > FAST_CADENCE["network_chart"]
     charted = [sorted(p["chart"]["id"] for p in _fast(at)["parts"]) for _ in range(2 * n)]
     maps = [f"output_chart_{name}" for name in names]
     slow = sorted(["loss_chart", *maps, *(f"network_chart_{name}" for name in names)])
