@@ -40,7 +40,8 @@ INSPECTION_CADENCE = 2
 # (tests.benchmarks.app_live: at 4, 4 redraws/s of each for 0.03-0.05 core more than at 16).
 FAST_CADENCE = {"loss_chart": 4, "network_chart": 4}
 # With runs side by side a frame builds a diagram per run, and the server's CPU per frame is
-# the limit (app_live "3-run compare": 4.7 redraws/s at 16, 3.8 at 4): one out of 16.
+# the limit (app_live "3-run compare": 4.7 redraws/s at 16, 3.8 at 4): one out of 16. So on a
+# loaded process (pacing.cadence: a class of 30 lost a sixth of its redraws at 4).
 COMPARING_FAST_CADENCE = dict.fromkeys(FAST_CADENCE, 16)
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames

@@ -47,6 +47,7 @@ PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 
 SLOW_FRAME_INTERVAL = 3.0  # with fast frames: seconds between Streamlit frames, when idle
 MAX_SLOW_FRAME_INTERVAL = 10.0  # ... and at most, however loaded the process
+LOADED_CADENCE = 16  # loaded: a chart that fast frames redraw in one out of n, in one of this
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
 FAST_FRAME_SLOTS = 1  # ... and fast frames alone may take this many more
 
@@ -295,6 +296,18 @@ def _register(session, now: float, cap: float = float("inf")) -> bool:
         if admitted:
             _trainers[key] = trainer
     return admitted
+
+
+def loaded() -> bool:
+    """Whether the process is over its CPU target or stretches its sessions' interval (then
+    training gets less than its full budget)."""
+    return train_budget() < TRAIN_BUDGET
+
+
+def cadence(n: int, is_loaded: bool) -> int:
+    """A chart redrawn in one fast frame out of `n`: on a loaded process, in one out of
+    LOADED_CADENCE at most (the charts cost the server as much as its training)."""
+    return max(n, LOADED_CADENCE) if is_loaded and n > 1 else n
 
 
 def train_budget() -> float:

@@ -75,11 +75,12 @@ class FastView:
     cadence: dict[str, int] = field(default_factory=dict)  # chart (or key prefix) -> n
     frames: int = 0  # fast frames answered since this view was registered
 
-    def due(self, key: str) -> bool:
+    def due(self, key: str, loaded: bool = False) -> bool:
         """Whether chart `key` is redrawn in this fast frame: in one out of its cadence's n
-        (by its key, or its key's prefix before "_<run>"), counted from the Streamlit frame."""
+        (by its key, or its key's prefix before "_<run>"; stretched on a `loaded` process:
+        `pacing.cadence`), counted from the Streamlit frame."""
         n = self.cadence.get(key) or self.cadence.get(key.rsplit("_", 1)[0]) or 1
-        return self.frames % n == 0
+        return self.frames % pacing.cadence(n, loaded) == 0
 
 
 def served() -> bool:
@@ -108,6 +109,7 @@ def frame(view: FastView, drawn: int) -> bytes:
             return SLOW
         number, answers, _ = loop.next_frame()
         view.frames += 1
+        loaded = pacing.loaded()
         parts = [
             view.builder.chart(
                 Chart(key, recipe()),
@@ -118,7 +120,7 @@ def frame(view: FastView, drawn: int) -> bytes:
                 live=True,
             )
             for key, recipe in view.charts.items()
-            if view.due(key)
+            if view.due(key, loaded)
         ]
         head = {
             "id": number,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from playground.liveview.component import FRONTEND, PLOTLY_DIR
+from playground.liveview.frames import Chart, FrameBuilder
 
 # A page whose `window.draw(part)` hands a chart part to liveview.js as Streamlit would (one
 # holder per chart id, 560 px wide) and resolves once the chart has drawn that frame.
@@ -71,3 +73,15 @@ def served(script: str = "") -> Iterator[str]:
 def open_page(page, url: str) -> None:
     page.goto(url)
     page.wait_for_function("window.ready === true && !!window.Plotly")
+
+
+def parts(figures: list, chart_id: str) -> list[tuple[dict, dict]]:
+    """The figures as the chart's parts of frames 1, 2, ... (the first whole; the later ones
+    live, as while training), each with the figure's whole part (for Plotly alone)."""
+    builder, wholes, out = FrameBuilder(), FrameBuilder(), []
+    for number, figure in enumerate(figures, start=1):
+        args = {"frame": number, "uirevision": "test", "plotly_url": "./plotly.min.js"}
+        part = json.loads(builder.chart(Chart(chart_id, figure), full=number == 1, **args))
+        whole = json.loads(wholes.chart(Chart(chart_id, figure), full=True, **args))
+        out.append((part | {"live": number > 1}, whole))
+    return out

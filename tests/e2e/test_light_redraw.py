@@ -13,8 +13,7 @@ from core.data import load_dataset
 from core.trainer import Trainer
 from playground import charts
 from playground.charts.training_curves import room_end
-from playground.liveview.frames import Chart, FrameBuilder
-from tests.e2e.liveview_page import open_page, served
+from tests.e2e.liveview_page import open_page, parts, served
 
 pytestmark = pytest.mark.e2e
 
@@ -45,18 +44,6 @@ PLOTLY_JS = """async ([part, width]) => {
 def trainer() -> Trainer:
     config = PlaygroundConfig()
     return Trainer(config, load_dataset(config.data))
-
-
-def parts(figures: list, chart_id: str) -> list[dict]:
-    """The figures as the chart's parts of frames 1, 2, ... (the first whole; the later ones
-    live, as while training), each with the figure's whole part (for Plotly alone)."""
-    builder, wholes, out = FrameBuilder(), FrameBuilder(), []
-    for number, figure in enumerate(figures, start=1):
-        args = {"frame": number, "uirevision": "test", "plotly_url": "./plotly.min.js"}
-        part = json.loads(builder.chart(Chart(chart_id, figure), full=number == 1, **args))
-        whole = json.loads(wholes.chart(Chart(chart_id, figure), full=True, **args))
-        out.append((part | {"live": number > 1}, whole))
-    return out
 
 
 def vertices(path: str) -> np.ndarray:

@@ -144,6 +144,15 @@ def test_chart_parts_are_live_while_training_and_not_once_paused(served):
     assert live_parts(click(at, "Pause")) == {False}
 
 
+def test_on_a_loaded_process_the_curves_and_the_diagram_come_less_often(served, monkeypatch):
+    at = click(open_app(), "Play")
+    monkeypatch.setattr(pacing, "loaded", lambda: True)
+    n = pacing.LOADED_CADENCE
+    charted = [sorted(p["chart"]["id"] for p in _fast(at)["parts"]) for _ in range(n)]
+    every = ["loss_chart", "network_chart", "output_chart"]
+    assert charted == [every if i + 1 == n else ["output_chart"] for i in range(n)]
+
+
 def test_a_run_that_ends_in_a_fast_frame_reruns_the_page(served):
     """Divergence stops the run inside a fast frame: the browser falls back to a Streamlit
     ack, and that frame reruns the page, which shows Play and why training stopped."""
