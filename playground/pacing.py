@@ -48,6 +48,8 @@ PLAY_GRACE = 2.0  # seconds an admitted session may take to start running
 SLOW_FRAME_INTERVAL = 3.0  # with fast frames: seconds between Streamlit frames, when idle
 MAX_SLOW_FRAME_INTERVAL = 10.0  # ... and at most, however loaded the process
 LOADED_CADENCE = 16  # loaded: a chart that fast frames redraw in one out of n, in one of this
+FULL_RATE_TRAINERS = 1  # live trainers a process serves at the full frame rate (one default
+# page at 16 frames a second takes about 0.45 core of the TARGET_CPU: tests.benchmarks.app_live)
 CONCURRENT_TICKS = 2  # live ticks that may run at once; the rest wait instead of sharing the GIL
 FAST_FRAME_SLOTS = 1  # ... and fast frames alone may take this many more
 
@@ -299,9 +301,10 @@ def _register(session, now: float, cap: float = float("inf")) -> bool:
 
 
 def loaded() -> bool:
-    """Whether the process is over its CPU target or stretches its sessions' interval (then
-    training gets less than its full budget)."""
-    return train_budget() < TRAIN_BUDGET
+    """Whether the process serves more live trainers than FULL_RATE_TRAINERS (known as soon as
+    they press Play, before the load window shows it), is over its CPU target or stretches
+    its sessions' interval (then training gets less than its full budget)."""
+    return live_trainers() > FULL_RATE_TRAINERS or train_budget() < TRAIN_BUDGET
 
 
 def cadence(n: int, is_loaded: bool) -> int:

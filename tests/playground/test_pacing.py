@@ -84,11 +84,14 @@ def test_streamlit_frames_come_less_often_as_the_process_is_loaded(monkeypatch):
 
 def test_charts_with_a_cadence_come_less_often_on_a_loaded_process(monkeypatch):
     monkeypatch.setattr(pacing.time, "monotonic", lambda: 100.0)
-    simulate(sessions=2, ticks_per_session_per_s=5, cpu_per_tick=0.02, now=100.0)
-    assert not pacing.loaded()  # 0.2 core
+    simulate(sessions=1, ticks_per_session_per_s=16, cpu_per_tick=0.03, now=100.0)
+    assert not pacing.loaded()  # one student at the full rate: 0.48 core
     assert [pacing.cadence(n, pacing.loaded()) for n in (1, 4, 32)] == [1, 4, 32]
-    simulate(sessions=30, ticks_per_session_per_s=5, cpu_per_tick=0.04, now=100.0)
-    assert pacing.loaded()
+    simulate(sessions=2, ticks_per_session_per_s=5, cpu_per_tick=0.02, now=100.0)
+    assert pacing.loaded()  # two live trainers: more than one process serves at the full rate
+    pacing.reset()
+    simulate(sessions=1, ticks_per_session_per_s=16, cpu_per_tick=0.06, now=100.0)
+    assert pacing.loaded()  # one, over the CPU target
     every, sparse = pacing.cadence(1, True), pacing.cadence(4, True)
     assert every == 1 and sparse == pacing.LOADED_CADENCE > 4  # the output map still in each
     assert pacing.cadence(32, True) == 32
