@@ -35,10 +35,11 @@ LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
 INSPECTION_CADENCE = 2
 # Fast frames redraw the output maps in each, and these charts (by key, or key prefix before
 # "_<run>") in one out of so many. liveview.js redraws the curves and diagrams while training
-# without Plotly (a light redraw: about 1-3 ms of script, where Plotly's replot takes 20-40),
-# but the browser still lays out, paints and rasters each redraw, about 6 ms a chart in all
-# (tests.benchmarks.app_live: at 4, 4 redraws/s of each for 0.03-0.05 core more than at 16).
-FAST_CADENCE = {"loss_chart": 4, "network_chart": 4}
+# without Plotly (a light redraw: 7 and 17 ms of Chromium's CPU, against 45 and 59 for Plotly,
+# tests.benchmarks.redraw_cost), which is still too much for every frame within the page's
+# 0.6-core budget (app_live, alternated with one in 16: at 8, 2.3 redraws/s of each at 0.54
+# core against 0.62; at 4, 4 redraws/s at 0.64).
+FAST_CADENCE = {"loss_chart": 8, "network_chart": 8}
 # With runs side by side a frame builds a diagram per run, and the server's CPU per frame is
 # the limit (app_live "3-run compare": 4.7 redraws/s at 16, 3.8 at 4): one out of 16. So on a
 # loaded process (pacing.cadence: a class of 30 lost a sixth of its redraws at 4).

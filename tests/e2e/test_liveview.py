@@ -210,8 +210,9 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     assert after["socket"] - before["socket"] >= fast and after["fetched"] == 0  # no fetch
     assert len(shown) > streamlit + 2  # the metrics moved on between Streamlit frames
     assert len(curves) > streamlit + 1  # and the curves, in one fast frame out of a few
-    for chart in ("loss_chart", "network_chart"):
-        assert after["light"].get(chart, 0) > before["light"].get(chart, 0) + 2, chart
+    for chart in ("loss_chart", "network_chart"):  # lightly redrawn while training
+        light = before["light"].get(chart, 0)
+        wait_until(lambda c=chart, n=light: page.evaluate(LIGHT_JS, c) >= n + 2, timeout=20)
     wait_until(lambda: page.evaluate(FRAME_JS, "gradients_chart") > gradients, timeout=10)
     wait_until(lambda: page.evaluate(LATER_JS, ["output_chart", "loss_chart"]))  # a fast one
     click(page, "Pause")
