@@ -91,9 +91,11 @@ function chartView(parent, id) {
     view.wholeAt = -Infinity; // when Plotly last drew the chart whole
     view.light = false; // the chart shows a light redraw (Plotly's data are older)
     view.pointer = false; // the pointer is over the chart: draw whole (hover, clicks, zoom)
+    view.redraw = false; // draw the newest part again, whole (it was drawn light)
     div.addEventListener("pointerenter", () => {
       view.pointer = true;
-      if (view.light) redrawWhole(view);
+      view.redraw = view.light; // hover and clicks must find what the chart shows
+      drawLatest(view);
     });
     div.addEventListener("pointerleave", () => (view.pointer = false));
     parent.__bpChart = view;
@@ -165,7 +167,7 @@ function keepTemplate(view, layout) {
   else [view.templateText, view.template] = [text, layout.template];
 }
 
-async function drawChart(Plotly, view, part) {
+async function drawChart(Plotly, view, part, whole = false) {
   const spec = part.chart;
   const layout = JSON.parse(recall(spec, spec.layout_key)); // fresh: Plotly writes ranges in it
   layout.uirevision = `${part.uirevision}:${spec.id}`;
@@ -173,7 +175,7 @@ async function drawChart(Plotly, view, part) {
   const shape = JSON.stringify({ ...layout, images: (layout.images || []).map(withoutSource) });
   const drawn = view.drawn;
   view.drawn = null; // until this part is drawn
-  const same = !view.broken && drawn && drawn.shape === shape;
+  const same = !whole && !view.broken && drawn && drawn.shape === shape;
   const plan = same && (sameTraces(drawn.data, data) ? [] : lightPlan(view, part, drawn.data, data));
   if (plan && swapImages(view.div, layout)) {
     plan.forEach((redraw) => redraw());
@@ -187,7 +189,7 @@ async function drawChart(Plotly, view, part) {
     keepTemplate(view, layout);
     await drawWhole(Plotly, view, data, layout);
     view.wholeAt = performance.now();
-    view.light = false;
+    view.light = view.redraw = false; // (a redraw asked for meanwhile is done)
   }
   view.drawn = { shape, data };
 }
@@ -247,9 +249,9 @@ function swapImages(div, layout) {
 // per run of finite points, x -> xaxis.c2p(x), as Plotly draws a linear line), each marker
 // trace's fills from its colorscale (its points where they were). Plotly's own data stay those
 // of the last whole draw, so the chart is drawn whole instead while the pointer is over it
-// (hover and clicks read those data; the pointer's arrival redraws it whole), when an
-// autoranged axis no longer holds the points, and once REFIT_MS have gone by since the last
-// whole draw (the axes re-fit their data).
+// (hover and clicks read those data; the pointer's arrival redraws it whole: view.redraw),
+// when an autoranged axis no longer holds the points, and once REFIT_MS have gone by since the
+// last whole draw (the axes re-fit their data).
 const REFIT_MS = 10000;
 const POINT_KEYS = new Set(["x", "y", "customdata", "text", "hovertext"]);
 const MARKER_POINT_KEYS = new Set(["color", "cmin", "cmax"]);
@@ -400,35 +402,18 @@ function rgbOf(color) {
   return rgb ? rgb.slice(1, 4).map(Number) : null;
 }
 
-// The pointer came over a chart that shows a light redraw: draw its newest part whole, so that
-// hover and clicks find what the chart shows.
-async function redrawWhole(view) {
-  if (view.drawing || !view.latest) return; // the draw under way is a whole one
-  view.drawing = true;
-  try {
-    const Plotly = await loadPlotly(view.latest.plotly_url);
-    view.drawn = null; // nothing to compare with: Plotly draws it whole
-    await drawChart(Plotly, view, view.latest);
-    listenForClicks(view);
-  } catch (err) {
-    view.broken = true;
-    console.warn("live view: chart failed to draw", view.latest.chart.id, err);
-  } finally {
-    view.drawing = false;
-  }
-  drawLatest(view); // a part that came meanwhile
-}
-
 async function drawLatest(view) {
   if (view.drawing) return;
   view.drawing = true;
   try {
-    while (view.latest && view.latest.frame > view.drawnFrame) {
+    while (view.latest && (view.latest.frame > view.drawnFrame || view.redraw)) {
       const part = view.latest;
+      const whole = view.redraw; // asked for again, whole (the pointer came over a light redraw)
+      view.redraw = false;
       try {
         const Plotly = await loadPlotly(part.plotly_url);
         const started = performance.now();
-        await drawChart(Plotly, view, part);
+        await drawChart(Plotly, view, part, whole);
         listenForClicks(view);
         stats.chartMs[part.chart.id] = (stats.chartMs[part.chart.id] || 0) + performance.now() - started;
         view.okFrame = part.frame;
