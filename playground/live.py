@@ -41,9 +41,9 @@ INSPECTION_CADENCE = 2
 # core against 0.62; at 4, 4 redraws/s at 0.64).
 FAST_CADENCE = {"loss_chart": 8, "network_chart": 8}
 # With runs side by side a frame builds a diagram per run, and the server's CPU per frame is
-# the limit (app_live "3-run compare": 4.7 redraws/s at 16, 3.8 at 4): one out of 16. So on a
-# loaded process (pacing.cadence: a class of 30 lost a sixth of its redraws at 4).
-COMPARING_FAST_CADENCE = dict.fromkeys(FAST_CADENCE, 16)
+# the limit (app_live "3-run compare": 4.7 [4.5-4.8] redraws/s at 16, 3.8 [3.3-3.8] at 4): the
+# cadence of a loaded process (pacing.cadence: a class of 30 lost a sixth of its redraws at 4).
+COMPARING_FAST_CADENCE = {key: pacing.cadence(n, True) for key, n in FAST_CADENCE.items()}
 MAX_FRAME_TRAINING = 0.1  # seconds of training per frame at most (Pause waits for it)
 TRAIN_SHARE = pacing.TRAIN_BUDGET / pacing.FAST_INTERVAL  # of the time between slow frames
 INSPECTION_CHARTS = inspection.CHART_KEYS

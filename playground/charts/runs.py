@@ -30,6 +30,7 @@ from playground.charts.common import (
 from playground.charts.gradients import HEALTHY_UPDATE_RATIO
 from playground.charts.training_curves import leave_room, loss_axis, mark_shown_step, step_note
 
+LOSS_KEYS = ("train_loss", "val_loss")  # the series that make a run's loss curves
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # A, B, C, D: blue, red, green, purple
 RUN_COLOR_NAMES = ("blue", "red", "green", "violet")  # the same, as Streamlit's Markdown names
 LAYER_DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")  # first layer solid
@@ -107,7 +108,7 @@ def run_curves(
     """Train (solid) and test (dotted) loss, and accuracy below when recorded, of every run
     against step: one colour per run, one legend group per run named after it. `room` (while
     training): the step axis reaches on to `room_end` of the newest step."""
-    has = [r for r in runs if any(len(r.history.run[k]) for k in ("train_loss", "val_loss"))]
+    has = [r for r in runs if any(len(r.history.run[k]) for k in LOSS_KEYS)]
     if not has:
         return empty_figure(title="Loss", height=height, uirevision=uirevision)
     has_acc = show_accuracy and any(
@@ -146,8 +147,7 @@ def run_curves(
         layout["yaxis2"] |= {"title": {"text": "accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
     layout[f"xaxis{axis_id(rows)}"]["title"] = {"text": "step"}
     if room:
-        newest = (r.history.run[k].steps for r in has for k in ("train_loss", "val_loss"))
-        leave_room(layout, rows, max(s[-1] for s in newest if len(s)))
+        leave_room(layout, rows, (r.history.run[k] for r in has for k in LOSS_KEYS))
     _marks(layout, runs, marker_step, rows)
     return figure(data, style(layout, height=height, uirevision=uirevision, legend_side=True))
 

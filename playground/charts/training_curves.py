@@ -4,6 +4,8 @@ were restored."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -182,9 +184,10 @@ def loss_axis(log_y: bool) -> dict:
     return {"title": {"text": "loss"}, "type": "linear", "rangemode": "tozero"}
 
 
-def leave_room(layout: dict, rows: int, step: float) -> None:
-    """The step axes of `rows` stacked subplots autorange over the data and room_end(step)."""
-    end = room_end(step)
+def leave_room(layout: dict, rows: int, series: Iterable[Series]) -> None:
+    """The step axes of `rows` stacked subplots autorange over the data and the room_end of
+    the newest step of `series`."""
+    end = room_end(max(s.steps[-1] for s in series if len(s)))
     for n in range(1, rows + 1):
         layout[f"xaxis{axis_id(n)}"]["autorangeoptions"] = {"include": [end]}
 
@@ -242,7 +245,7 @@ def loss_curves(
         layout["yaxis2"] |= {"title": {"text": "accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
     layout[f"xaxis{axis_id(rows)}"]["title"] = {"text": "step"}
     if room:
-        leave_room(layout, rows, max(run[n].steps[-1] for n in names if len(run[n])))
+        leave_room(layout, rows, (run[n] for n in names))
     if early_stopping is not None:
         _early_stopping_marks(layout, history, early_stopping, rows)
     if divergence is not None and divergence.diverged and divergence.step is not None:

@@ -21,8 +21,8 @@ def render(
     """One run's curves, or (`runs`) every run's overlaid; `step`: the step shown, marked."""
     log_y = st.toggle("Log-scale loss", key="log_loss")
     if runs is not None:
-        room = session.running  # while training: the step axis grows in steps (liveview.js)
-        fig = charts.run_curves(runs, log_y=log_y, marker_step=step, room=room)
+        # while training the step axis grows in steps (liveview.js redraws between them)
+        fig = charts.run_curves(runs, log_y=log_y, marker_step=step, room=session.running)
         again = lambda: charts.run_curves(  # noqa: E731
             run_panel.curves_now(session), log_y=log_y, room=session.running
         )
