@@ -1,9 +1,10 @@
 """What redrawing one live chart costs Chromium in CPU, light or by Plotly (not a timed test).
 
-    python -m tests.benchmarks.redraw_cost [--frames 80] [--repeats 3]
+    python -m tests.benchmarks.redraw_cost [--frames 80] [--repeats 3] [--without-maps]
 
 The default network trains 3,000 steps, then the loss curves (with room on the step axis, as
-while training) and the network diagram are built every 18 steps. Headless Chromium draws
+while training) and the network diagram (as the app builds it; `--without-maps`: without its
+neuron and input maps) are built every 18 steps. Headless Chromium draws
 each chart's frames through liveview.js alone (no Streamlit, `tests.e2e.liveview_page`), one
 every 62 ms (16 a second, what the live view asks at most of a quiet server), as parts marked
 live (liveview.js redraws them without Plotly where it can: a light redraw) or not (Plotly
@@ -17,9 +18,9 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import numpy as np
-
+from core import predictions
 from playground import charts
+from playground.panels.network import diagram
 from tests.benchmarks.app_live import _browser_cpu
 from tests.benchmarks.chart_speed import trained
 from tests.e2e.liveview_page import open_page, parts, served
@@ -40,19 +41,20 @@ LOOP = """async ([frames, mode, pause]) => {
 }"""
 
 
-def frames(count: int) -> dict[str, list[dict]]:
-    """Per chart, the parts of `count` frames, STEPS training steps apart."""
+def frames(count: int, with_maps: bool = True) -> dict[str, list[dict]]:
+    """Per chart, the parts of `count` frames, STEPS training steps apart, each chart built as
+    the app builds it (the diagram without its neuron and input maps unless `with_maps`)."""
     t = trained(None, None, 3000)
-    xs, ys, _ = t.dataset.grid(12)
-    gx, gy = np.meshgrid(xs, ys)
-    raw = np.column_stack([gx.ravel(), gy.ravel()])
+    names = [block.name for block in t.network.blocks]
+    acts = [block.activation for block in t.network.blocks]
     figures: dict[str, list] = {"loss_chart": [], "network_chart": []}
     for _ in range(count):
         t.run(1e9, max_steps=STEPS)
         snap = t.snapshot()
         figures["loss_chart"].append(charts.loss_curves(snap.history, room=True))
-        maps = charts.maps_from_outputs(t.neuron_outputs(raw), 12)
-        figures["network_chart"].append(charts.network_diagram(snap.weights, neuron_maps=maps))
+        maps = predictions.neuron_maps(t.network, t.dataset) if with_maps else None
+        figure = diagram(snap.weights, names, t.dataset, maps, acts, frozen=())
+        figures["network_chart"].append(figure)
     return {key: [part for part, _ in parts(made, key)] for key, made in figures.items()}
 
 
@@ -75,8 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=80)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--without-maps", action="store_true", help="the diagram without maps")
     args = parser.parse_args()
-    made = frames(args.frames)
+    made = frames(args.frames, with_maps=not args.without_maps)
     with served() as url, sync_playwright() as p:
         for key, chart_frames in made.items():
             redraws = len(chart_frames) - 1

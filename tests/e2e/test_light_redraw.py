@@ -8,11 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from core.config import PlaygroundConfig
-from core.data import load_dataset
-from core.trainer import Trainer
+from core import predictions
 from playground import charts
 from playground.charts.training_curves import room_end
+from tests.benchmarks.chart_speed import trained
 from tests.e2e.liveview_page import open_page, parts, served
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +38,6 @@ PLOTLY_JS = """async ([part, width]) => {
   await Plotly.newPlot(div, spec.data, layout, {displayModeBar: false, responsive: true});
   return div;
 }"""
-
-
-def trainer() -> Trainer:
-    config = PlaygroundConfig()
-    return Trainer(config, load_dataset(config.data))
 
 
 def vertices(path: str) -> np.ndarray:
@@ -132,13 +126,10 @@ def assert_drawn_as_plotly_draws(page, chart_id: str, frames: list) -> None:
 def diagrams() -> list:
     """The default network's diagram now and after a nudge that keeps every link's width level
     (all weights x 1.01) but moves the biases (their colours) and the neuron maps."""
-    t = trainer()
+    t = trained(None, None, 0)
     t.run(1e9, max_steps=300)
     weights = t.snapshot().weights
-    xs, ys, _ = t.dataset.grid(12)
-    gx, gy = np.meshgrid(xs, ys)
-    raw = np.column_stack([gx.ravel(), gy.ravel()])
-    maps = charts.maps_from_outputs(t.neuron_outputs(raw), 12)
+    maps = predictions.neuron_maps(t.network, t.dataset).neurons
     nudged = [(W * 1.01, 0.5 * b + 0.1) for W, b in weights]
     return [
         charts.network_diagram(weights, neuron_maps=maps),
@@ -159,7 +150,7 @@ def test_a_light_redraw_fills_the_diagrams_nodes_as_plotly_does(light_page):
 
 def curves(steps: tuple[int, ...] = (300, 40), log_y: bool = False) -> list:
     """The default network's loss curves (with room to grow) after each of `steps` in turn."""
-    t, figures = trainer(), []
+    t, figures = trained(None, None, 0), []
     for n in steps:
         t.run(1e9, max_steps=n)
         history = t.snapshot(weights=False).history
