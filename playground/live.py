@@ -35,7 +35,7 @@ LIVE_VIEW = "live_view"  # the live view's key (its driver element and its loop)
 INSPECTION_CADENCE = 2
 # Fast frames redraw the output maps in each, and these charts (by key, or key prefix before
 # "_<run>") in one out of so many. liveview.js redraws the curves and diagrams while training
-# without Plotly (a light redraw: 7 and 17 ms of Chromium's CPU, against 45 and 59 for Plotly,
+# without Plotly (a light redraw: 8 and 15 ms of Chromium's CPU, against 42 and 56 for Plotly,
 # tests.benchmarks.redraw_cost), which is still too much for every frame within the page's
 # 0.6-core budget (app_live, alternated with one in 16: at 8, 2.3 redraws/s of each at 0.54
 # core against 0.62; at 4, 4 redraws/s at 0.64).
