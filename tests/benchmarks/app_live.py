@@ -256,7 +256,7 @@ def _print(results: dict) -> None:
                 (
                     f"loss curves and diagram at the map's rate ({name})",
                     all(
-                        rates.get(key, 0.0) >= FAST_RATE_SHARE * rates.get("output_chart", 1.0)
+                        _mean(rates, key) >= FAST_RATE_SHARE * _mean(rates, "output_chart")
                         for key in FAST_RATE_CHARTS
                     ),
                 )
