@@ -457,9 +457,17 @@ def _link_traces(links, weights, scale: float, groups, thin: float, frozen=()) -
     """One line trace per (sign, width level, frozen) with NaN breaks; hover via midpoints that
     are not drawn (a deep net has thousands, each redrawn every frame as markers). Width grows
     with |w| / scale in len(WIDTHS) levels, times `thin` for crowded columns; the links into a
-    frozen block are dashed. A midpoint that stands for one weight of `weights` is tagged with
-    it (a click picks it; summed input groups are not)."""
-    segments: dict[tuple[bool, int, bool], list[np.ndarray]] = {}
+    frozen block are dashed. Every (sign, level) has its trace, empty where no link has it, so
+    that the traces keep their places and styles from frame to frame (a live frame then
+    redraws only their points: liveview.js lightPlan). A midpoint that stands for one weight
+    of `weights` is tagged with it (a click picks it; summed input groups are not)."""
+    held_any = any(i in frozen for (i, *_), _ in links)
+    segments: dict[tuple[bool, int, bool], list[np.ndarray]] = {
+        (p, lv, held): []
+        for p in (False, True)
+        for lv in range(len(WIDTHS))
+        for held in ((False, True) if held_any else (False,))
+    }
     for (i, src, dst, r, c, w), _ in links:
         s = _abs_max([w]) if (i == 0 and _agg(groups)) else scale
         levels = _link_level(np.abs(w), s)
@@ -470,14 +478,14 @@ def _link_traces(links, weights, scale: float, groups, thin: float, frozen=()) -
         for p, lv in sorted({(bool(p), int(lv)) for p, lv in zip(positive, levels, strict=True)}):
             sel = (positive == p) & (levels == lv)
             key = (p, lv, i in frozen)
-            segments.setdefault(key, []).append((xs[sel].ravel(), ys[sel].ravel()))
+            segments[key].append((xs[sel].ravel(), ys[sel].ravel()))
     traces = []
     for (positive, level, held), parts in sorted(segments.items()):
         traces.append(
             {
                 "type": "scatter",
-                "x": f32(np.concatenate([x for x, _ in parts])),
-                "y": f32(np.concatenate([y for _, y in parts])),
+                "x": f32(np.concatenate([x for x, _ in parts] or [np.empty(0)])),
+                "y": f32(np.concatenate([y for _, y in parts] or [np.empty(0)])),
                 "mode": "lines",
                 "line": {
                     "color": POSITIVE if positive else NEGATIVE,

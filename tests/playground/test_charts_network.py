@@ -292,3 +292,23 @@ def test_a_label_is_shown_as_text():
     )
     named = next(a for a in fig.layout.annotations if a.name == MICROSCOPE)
     assert "&lt;b&gt;x&lt;/b&gt;" in named.text
+
+
+def test_link_traces_keep_their_places_while_the_weights_change():
+    """Every (sign, width level) has its trace, empty or not, so frames of a training run list
+    the same link traces in the same order and style (a live frame redraws only their points),
+    and each link is drawn once."""
+    sizes = [2, 4, 2, 1]
+    styles = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        weights = [
+            (rng.normal(size=(n, m)) ** (seed + 1), np.zeros(m))
+            for n, m in zip(sizes, sizes[1:], strict=False)
+        ]
+        traces = link_traces(network_diagram(weights, layer_names(3), ["x1", "x2"]))
+        styles.append([(t.name, t.line.color, t.line.width, t.line.dash) for t in traces])
+        assert sum(len(segments(t)) for t in traces if len(t.x)) == 8 + 8 + 2
+        assert any(len(t.x) == 0 for t in traces)  # a level no link has: kept, empty
+    assert styles[0] == styles[1] == styles[2]
+    assert len(styles[0]) == 2 * 6  # sign x width level
