@@ -8,9 +8,11 @@ neuron and input maps) are built every 18 steps. Headless Chromium draws
 each chart's frames through liveview.js alone (no Streamlit, `tests.e2e.liveview_page`), one
 every 62 ms (16 a second, what the live view asks at most of a quiet server), as parts marked
 live (liveview.js redraws them without Plotly where it can: a light redraw) or not (Plotly
-draws each), and once with the timer alone (the page's cost with no drawing). It prints the
-CPU share of one core that every Chromium process used and the CPU milliseconds per redraw
-beyond the page's cost with the timer alone, each the median of the repeats [range].
+draws each), once with the timer alone (the page's cost with no drawing), and once with a
+text change alone per frame (the floor: what any visible change costs Chromium a frame, for
+style, paint, raster and compositing, whatever is drawn). It prints the CPU share of one core
+that every Chromium process used and the CPU milliseconds per redraw beyond the page's cost
+with the timer alone, each the median of the repeats [range].
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ STEPS = 18  # training steps between frames
 PAUSE_MS = 62  # between frames: 16 a second
 LOOP = """async ([frames, mode, pause]) => {
   await window.draw(frames[0]);
+  const text = document.body.appendChild(document.createElement("div"));
   const started = performance.now();
   for (const part of frames.slice(1)) {
-    if (mode !== "timer") await window.draw({...part, live: mode === "light"});
+    if (mode === "text") text.textContent = `frame ${part.frame}`;
+    else if (mode !== "timer") await window.draw({...part, live: mode === "light"});
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
   const stats = window.__bpLiveviewStats || {light: {}};
@@ -84,7 +88,7 @@ def main() -> None:
         for key, chart_frames in made.items():
             redraws = len(chart_frames) - 1
             timer = None
-            for mode in ("timer", "light", "plotly"):
+            for mode in ("timer", "text", "light", "plotly"):
                 runs = [drawn(p, url, chart_frames, mode) for _ in range(args.repeats)]
                 shares = [cpu / seconds for cpu, seconds, _ in runs]
                 timer = statistics.median(shares) if mode == "timer" else timer
