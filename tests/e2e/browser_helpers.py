@@ -59,8 +59,12 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
     raise AssertionError("condition not met in time")
 
 
-def click(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
+def click(page, label: str, timeout: float = 30.0) -> None:
+    """Click the button `label` once the page shows exactly one (while a script run moves an
+    element, Streamlit shows its stale copy beside the new one for a moment)."""
+    button = page.get_by_role("button", name=label, exact=True)
+    wait_until(lambda: button.count() == 1, timeout=timeout)
+    button.click()
 
 
 def exception_boxes(page) -> int:
