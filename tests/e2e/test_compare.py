@@ -46,7 +46,9 @@ def _fast_frames_move_the_status_table_on(page) -> None:
     follow."""
     before, seen = page.evaluate(STATS_JS), set()
     for _ in range(40):
-        seen.add(tuple(page.evaluate(RUN_STEPS_JS)))
+        shown = page.evaluate(RUN_STEPS_JS)  # None while Streamlit re-renders the table
+        if shown is not None:
+            seen.add(tuple(shown))
         page.wait_for_timeout(50)
     streamlit = page.evaluate(STATS_JS)["acks"] - before["acks"]
     assert len(seen) > streamlit + 2, (seen, streamlit)
