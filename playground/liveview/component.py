@@ -31,6 +31,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.components.v1 import declare_component
 from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from playground.liveview import fast
 from playground.liveview.frames import Chart, FrameBuilder, driver
@@ -140,6 +141,12 @@ def frame(
     if st.session_state.pop(_picked_key(key), False) or loop.page_rerun.take():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
     number, answers, full = loop.next_frame()
+    page_run = not _fragment_run()
+    # A page run (a click, a widget) that follows an ack's fragment run or a fast frame may
+    # have stopped that run, or started before Streamlit sent its parts: Streamlit then drops
+    # them (a new run clears the unsent messages) while the builder counts them sent.
+    full = full or (page_run and not builder.page_run)
+    builder.page_run = page_run
     builder.renders += 1
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
     _active.frame = current
@@ -165,6 +172,12 @@ def frame(
         on_drawn_change=lambda: _on_ack(key),
         on_rejoined_change=lambda: loop_for(key).rejoined.raise_(),
     )
+
+
+def _fragment_run() -> bool:
+    """Whether this script run is the live view's fragment alone (an ack's run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 def _fast_view(current: _Frame, loop: LiveLoop, lock, train, cadence) -> fast.FastView | None:

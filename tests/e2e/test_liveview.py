@@ -221,8 +221,10 @@ def test_fast_frames_redraw_the_map_and_metrics_between_streamlit_frames(page, a
     click(page, "Pause")
     _frozen_within(page, 5.0)
     # A chart part that names a layout or trace the page never received fails to draw and
-    # asks for a whole frame (rare: seen twice in full e2e runs, every chart at once, cause
-    # not found); what must hold is that it is repaired, not stuck.
+    # asks for a whole frame. Seen twice in full e2e runs, every chart at once: the Pause
+    # click's page run had Streamlit drop a fragment run's unsent frame (its frame is now
+    # whole: test_a_page_run_after_a_fragment_or_fast_frame_sends_every_chart_whole). What
+    # must hold whatever the cause is that such a chart is repaired, not stuck.
     failed = page.evaluate(STATS_JS)["failed"]
     if failed:
         print(f"{failed} chart parts failed to draw; repaired?")

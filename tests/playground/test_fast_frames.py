@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from playground import pacing
 from playground.live import LIVE_VIEW
 from playground.liveview import decode, fast
-from tests.playground.apptest_helpers import click, metric, open_app, session, steps
+from tests.playground.apptest_helpers import charts, click, metric, open_app, session, steps
 from tests.playground.test_doctor_divergence import PLANE_AT_LR_10
 
 
@@ -239,3 +239,13 @@ def test_the_curves_and_the_diagram_come_in_one_fast_frame_out_of_their_cadence(
     assert charted == [slow if (i + 1) % n == 0 else maps for i in range(2 * n)]
     answer = _fast(at)  # the diagrams' headers follow the runs' steps
     assert answer["metrics"][f"diagram step {names[0]}"] == answer["tables"][0]["Step"][0]
+
+
+def test_a_page_run_after_a_fast_frame_sends_every_chart_whole(served):
+    """The fast frame's parts travel on the frame socket while a click's page run renders:
+    the page run's frame names no part of it, it carries every chart whole."""
+    at = click(open_app(), "Play")
+    _fast(at)
+    click(at, "Pause")
+    specs = [spec for _, spec in charts(at) if "layout_key" in spec]
+    assert specs and all("layout" in spec and None not in spec["data"] for spec in specs)

@@ -152,6 +152,27 @@ def test_in_the_app_only_an_ack_trains_and_a_repeated_ack_trains_nothing():
     assert steps(at) == trained
 
 
+def test_a_page_run_after_a_fragment_or_fast_frame_sends_every_chart_whole():
+    """A page run (a click) that follows an ack's fragment run or a fast frame may have
+    stopped that run, or started before its parts were sent: Streamlit drops them, so the
+    page run's frame carries every chart whole (its layout and every trace). A page run after
+    a page run (all AppTest runs are) leaves out what did not change."""
+    from playground.live import LIVE_VIEW
+    from tests.playground.apptest_helpers import ack, charts, click, open_app
+
+    def parts(at) -> list[dict]:
+        return [spec for _, spec in charts(at) if "layout_key" in spec]
+
+    at = ack(ack(click(open_app(), "Play")))
+    assert any("layout" not in spec or None in spec["data"] for spec in parts(at))
+    builder = at.session_state[f"{LIVE_VIEW}__liveview"][1]
+    builder.page_run = False  # the newest frame came from a fragment run, as in the browser
+    ack(at)
+    assert parts(at) and all("layout" in spec and None not in spec["data"] for spec in parts(at))
+    ack(at)
+    assert any("layout" not in spec or None in spec["data"] for spec in parts(at))
+
+
 def test_an_inspection_chart_is_resent_unchanged_between_its_frames():
     """The inspection charts redraw in one frame out of INSPECTION_CADENCE: in the others the
     browser is sent the same part (it keeps its drawing) and the frame does not wait for it."""
