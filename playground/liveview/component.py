@@ -141,12 +141,13 @@ def frame(
     if st.session_state.pop(_picked_key(key), False) or loop.page_rerun.take():
         st.rerun()  # a pick, or a fast frame, changed what draws outside the fragment
     number, answers, full = loop.next_frame()
-    page_run = not _fragment_run()
-    # A page run (a click, a widget) that follows an ack's fragment run or a fast frame may
-    # have stopped that run, or started before Streamlit sent its parts: Streamlit then drops
-    # them (a new run clears the unsent messages) while the builder counts them sent.
-    full = full or (page_run and not builder.page_run)
-    builder.page_run = page_run
+    if not _fragment_run():
+        # A page run (a click, a widget) after frames of an ack's fragment run or fast frames
+        # may have stopped that run, or started before Streamlit sent its parts: Streamlit
+        # then drops them (a new run clears the unsent messages) while the builder counts them
+        # sent. After the page run's own frame, nothing came between.
+        full = full or builder.page_frame != number - 1
+        builder.page_frame = number
     builder.renders += 1
     current = _Frame(key, number, answers, full, running, uirevision, builder, cadence or {})
     _active.frame = current

@@ -109,7 +109,6 @@ def frame(view: FastView, drawn: int) -> bytes:
             return SLOW
         number, answers, _ = loop.next_frame()
         view.frames += 1
-        view.builder.page_run = False
         loaded = pacing.loaded()
         parts = [
             view.builder.chart(

@@ -46,7 +46,7 @@ class FrameBuilder:
     traces: dict[str, list[str]] = field(default_factory=dict)
     sent: dict[str, bytes] = field(default_factory=dict)  # each chart's last part
     renders: int = 0  # Streamlit frames rendered (fast frames not counted): what cadences count
-    page_run: bool = True  # the newest frame came from a whole-page run (not a fragment, not fast)
+    page_frame: int = 0  # the newest frame a whole-page run rendered (not a fragment, not fast)
 
     def chart(
         self,
